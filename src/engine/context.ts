@@ -1,0 +1,175 @@
+// Everything the engine derives once per evaluation: lines in canonical order (by line id, so the
+// request's order never matters), the scopes each line falls in, basket totals, and the customer
+// context turned into lookups.
+import type { BasketLine, CustomerContext, Tender, WalletEntry } from "../domain/basket.js";
+import type { PromotionIndex } from "./compile.js";
+import { isExcluded, lineKeys } from "./scope.js";
+import { LocalClock } from "./schedule.js";
+import type { EvaluationInput } from "./types.js";
+
+export interface Line {
+  readonly def: BasketLine;
+  /** Position in the request, to answer in the request's order. */
+  readonly inputIndex: number;
+  readonly price: number;
+  readonly quantity: number;
+  readonly keys: readonly string[];
+}
+
+export interface ScopeMatch {
+  /** Canonical line indexes, ascending. */
+  readonly lines: number[];
+  units: number;
+  gross: number;
+}
+
+const NO_MATCH: ScopeMatch = Object.freeze({ lines: [], units: 0, gross: 0 }) as ScopeMatch;
+
+export class EvalContext {
+  readonly lines: Line[];
+  readonly grossTotal: number;
+  readonly unitsTotal: number;
+  readonly distinctSkus: number;
+  readonly clock: LocalClock;
+  readonly channel: string;
+  readonly tenders: readonly Tender[];
+  readonly vouchers: ReadonlySet<string>;
+  readonly customer: CustomerLookups;
+  private readonly matches = new Map<number, ScopeMatch>();
+  private ascending: number[] | null = null;
+  private descending: number[] | null = null;
+  private positionAscending: Int32Array | null = null;
+
+  constructor(
+    readonly index: PromotionIndex,
+    readonly input: EvaluationInput,
+  ) {
+    const basket = input.basket;
+    this.lines = basket.lines
+      .map((def, inputIndex) => ({ def, inputIndex, price: def.unitPriceMinor, quantity: def.quantity, keys: lineKeys(def) }))
+      .sort((a, b) => (a.def.id < b.def.id ? -1 : a.def.id > b.def.id ? 1 : 0));
+    let gross = 0;
+    let units = 0;
+    for (const line of this.lines) {
+      gross += line.price * line.quantity;
+      units += line.quantity;
+    }
+    this.grossTotal = gross;
+    this.unitsTotal = units;
+    this.distinctSkus = new Set(this.lines.map((l) => l.def.sku)).size;
+    const atMs = typeof input.at === "number" ? input.at : Date.parse(input.at);
+    if (Number.isNaN(atMs)) throw new Error(`invalid evaluation instant ${String(input.at)}`);
+    this.clock = new LocalClock(atMs, input.settings.timeZone);
+    this.channel = basket.channel ?? "pos";
+    this.tenders = basket.tenders ?? [];
+    this.vouchers = new Set((basket.giftVouchers ?? []).map((v) => v.toUpperCase()));
+    this.customer = new CustomerLookups(input.customer);
+    this.matchScopes();
+  }
+
+  match(scopeId: number): ScopeMatch {
+    return this.matches.get(scopeId) ?? NO_MATCH;
+  }
+
+  touchedScopeIds(): IterableIterator<number> {
+    return this.matches.keys();
+  }
+
+  /** Line indexes cheapest first (price, then SKU, then line id). */
+  cheapestFirst(): readonly number[] {
+    if (this.ascending === null) {
+      this.ascending = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, 1));
+      this.positionAscending = new Int32Array(this.lines.length);
+      this.ascending.forEach((line, position) => (this.positionAscending![line] = position));
+    }
+    return this.ascending;
+  }
+
+  /** Line indexes most expensive first (price descending, then SKU, then line id). */
+  mostExpensiveFirst(): readonly number[] {
+    if (this.descending === null) this.descending = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, -1));
+    return this.descending;
+  }
+
+  private compareLines(a: number, b: number, direction: 1 | -1): number {
+    const la = this.lines[a]!;
+    const lb = this.lines[b]!;
+    if (la.price !== lb.price) return (la.price - lb.price) * direction;
+    if (la.def.sku !== lb.def.sku) return la.def.sku < lb.def.sku ? -1 : 1;
+    return a - b;
+  }
+
+  /** Finds every scope each line falls in, by index lookup of the line's keys. */
+  private matchScopes(): void {
+    const { scopesByKey, scopes, universalScopeIds } = this.index;
+    for (let i = 0; i < this.lines.length; i++) {
+      const line = this.lines[i]!;
+      for (const key of line.keys) {
+        const ids = scopesByKey.get(key);
+        if (ids) for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.keys));
+      }
+      for (const id of universalScopeIds) this.addLine(id, i, line, isExcluded(scopes[id]!, line.keys));
+    }
+  }
+
+  private addLine(scopeId: number, lineIndex: number, line: Line, excluded: boolean): void {
+    if (excluded) return;
+    let match = this.matches.get(scopeId);
+    if (match === undefined) {
+      match = { lines: [], units: 0, gross: 0 };
+      this.matches.set(scopeId, match);
+    }
+    // A line reaches the same scope once per matching key: count it once.
+    if (match.lines[match.lines.length - 1] === lineIndex) return;
+    match.lines.push(lineIndex);
+    match.units += line.quantity;
+    match.gross += line.price * line.quantity;
+  }
+}
+
+/** The customer context as lookups; built once per evaluation. */
+export class CustomerLookups {
+  readonly customerId: string | undefined;
+  readonly segments: ReadonlySet<string>;
+  readonly memberships: NonNullable<CustomerContext["memberships"]>;
+  private readonly wallet = new Map<string, WalletEntry[]>();
+  private readonly codes = new Map<string, string>();
+  private readonly choices = new Map<string, readonly string[]>();
+  private readonly capacity = new Map<string, Map<string, number>>();
+
+  constructor(context: CustomerContext | undefined) {
+    this.customerId = context?.customerId;
+    this.segments = new Set(context?.segmentIds ?? []);
+    this.memberships = context?.memberships ?? [];
+    for (const entry of context?.wallet ?? []) {
+      const list = this.wallet.get(entry.promotionId);
+      if (list) list.push(entry);
+      else this.wallet.set(entry.promotionId, [entry]);
+    }
+    for (const c of context?.codes ?? []) this.codes.set(c.promotionId, c.code);
+    for (const c of context?.productChoices ?? []) this.choices.set(c.promotionId, c.skus);
+    for (const c of context?.capacity ?? []) {
+      let rules = this.capacity.get(c.promotionId);
+      if (!rules) this.capacity.set(c.promotionId, (rules = new Map()));
+      rules.set(c.rule, Math.min(c.remaining, rules.get(c.rule) ?? Infinity));
+    }
+  }
+
+  walletEntries(promotionId: string): readonly WalletEntry[] {
+    return this.wallet.get(promotionId) ?? [];
+  }
+
+  hasCode(promotionId: string): boolean {
+    return this.codes.has(promotionId);
+  }
+
+  productChoices(promotionId: string): readonly string[] | undefined {
+    return this.choices.get(promotionId);
+  }
+
+  /** Capacity left under a rule; a rule the ledger sent nothing for is unused. */
+  remaining(promotionId: string, rule: string, max: number): number {
+    const left = this.capacity.get(promotionId)?.get(rule);
+    return left === undefined ? max : Math.min(left, max);
+  }
+}

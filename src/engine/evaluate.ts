@@ -1,0 +1,165 @@
+// Prices a basket. Reads top-down: look up the promotions the basket touches → pass each through the
+// gates → plan its benefit → choose the best stacking → assemble the receipt and the explanations.
+// Pure: no clock, no I/O; see docs/engine.md for every rule.
+import type { PromotionIndex, CompiledPromotion } from "./compile.js";
+import { EvalContext } from "./context.js";
+import { rejectionMessage } from "./explain.js";
+import { checkGates, type Refusal } from "./gates.js";
+import { buildPlan, type Plan } from "./plan.js";
+import { choose, overlaps, type Choice } from "./stacking.js";
+import type { AppliedPromotion, Evaluation, EvaluationInput, LineDiscount, PricedLine, Rejection } from "./types.js";
+
+export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluation {
+  const ctx = new EvalContext(index, input);
+  const plans: Plan[] = [];
+  const refusals: { p: CompiledPromotion; refusal: Refusal }[] = [];
+  for (const p of lookedAt(index, ctx)) {
+    const gateRefusal = checkGates(p, ctx);
+    const planned = gateRefusal ?? buildPlan(p, ctx);
+    if ("code" in planned) refusals.push({ p, refusal: planned });
+    else plans.push(planned);
+  }
+  const choice: Choice | null = plans.length > 0 ? choose(ctx, plans) : null;
+  if (choice) refusals.push(...stackingRefusals(plans, choice));
+  if (input.explainAll) refusals.push(...notLookedAt(index, plans, refusals));
+  return assemble(ctx, plans, choice, refusals);
+}
+
+/** The promotions this basket touches through its lines' keys, plus those touching no product; by rank. */
+function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] {
+  const seen = new Uint8Array(index.promotions.length);
+  const found: CompiledPromotion[] = [];
+  const add = (i: number): void => {
+    if (seen[i] === 1) return;
+    seen[i] = 1;
+    found.push(index.promotions[i]!);
+  };
+  for (const i of index.alwaysLooked) add(i);
+  for (const scopeId of ctx.touchedScopeIds()) for (const i of index.promotionsByScope[scopeId]!) add(i);
+  return found.sort((a, b) => a.rank - b.rank);
+}
+
+/** Why each qualifying plan that gave nothing in the chosen combination did not apply. */
+function stackingRefusals(plans: readonly Plan[], choice: Choice): { p: CompiledPromotion; refusal: Refusal }[] {
+  const { outcomes } = choice.best;
+  const applied = plans.filter((_, i) => (outcomes[i]?.discount ?? 0) > 0);
+  const winnerOver = (plan: Plan): string | undefined => {
+    const cartExclusive = applied.find((a) => a.p.exclusiveAtCartLevel);
+    if (cartExclusive) return cartExclusive.p.id;
+    const rival = applied.find((a) => a !== plan && (plan.isCart ? a.isCart : !a.isCart && overlaps(a.reach, plan.reach)));
+    return (rival ?? applied[0])?.p.id;
+  };
+  const result: { p: CompiledPromotion; refusal: Refusal }[] = [];
+  plans.forEach((plan, i) => {
+    const outcome = outcomes[i];
+    if (outcome && outcome.discount > 0) return;
+    const by = winnerOver(plan);
+    let refusal: Refusal;
+    if (!outcome) refusal = { code: "excluded_by_exclusive", ...(by ? { detail: by } : {}) };
+    else if (outcome.blocked !== null && outcome.blocked !== "units") {
+      refusal = { code: "condition_not_met", shortfall: outcome.blocked };
+    } else if (outcome.blocked === "units") refusal = { code: "units_taken", ...(by ? { detail: by } : {}) };
+    else refusal = { code: "no_discount" };
+    result.push({ p: plan.p, refusal });
+  });
+  return result;
+}
+
+function notLookedAt(
+  index: PromotionIndex,
+  plans: readonly Plan[],
+  refusals: readonly { p: CompiledPromotion }[],
+): { p: CompiledPromotion; refusal: Refusal }[] {
+  const known = new Set<number>([...plans.map((p) => p.p.index), ...refusals.map((r) => r.p.index)]);
+  return index.promotions.filter((p) => !known.has(p.index)).map((p) => ({ p, refusal: { code: "no_matching_items" } }));
+}
+
+function assemble(
+  ctx: EvalContext,
+  plans: readonly Plan[],
+  choice: Choice | null,
+  refusals: readonly { p: CompiledPromotion; refusal: Refusal }[],
+): Evaluation {
+  const currency = ctx.input.settings.currency;
+  const promotions = ctx.index.promotions;
+  const perLine: LineDiscount[][] = ctx.lines.map(() => []);
+  const shares = [...(choice?.best.state.shares ?? [])].sort(
+    (a, b) => promotions[a.promotion]!.rank - promotions[b.promotion]!.rank || a.line - b.line,
+  );
+  for (const share of shares) {
+    const list = perLine[share.line]!;
+    const last = list[list.length - 1];
+    if (last && last.promotionId === promotions[share.promotion]!.id) {
+      list[list.length - 1] = { ...last, amountMinor: last.amountMinor + share.amount, units: last.units + share.units };
+    } else list.push({ promotionId: promotions[share.promotion]!.id, amountMinor: share.amount, units: share.units });
+  }
+  const lines: PricedLine[] = new Array(ctx.lines.length);
+  let gross = 0;
+  let discount = 0;
+  ctx.lines.forEach((line, i) => {
+    const discounts = perLine[i]!.filter((d) => d.amountMinor > 0);
+    const lineGross = line.price * line.quantity;
+    const lineDiscount = discounts.reduce((sum, d) => sum + d.amountMinor, 0);
+    if (lineDiscount > lineGross) throw new Error(`line ${line.def.id} discounted below zero`);
+    gross += lineGross;
+    discount += lineDiscount;
+    lines[line.inputIndex] = {
+      lineId: line.def.id,
+      sku: line.def.sku,
+      quantity: line.quantity,
+      unitPriceMinor: line.price,
+      grossMinor: lineGross,
+      discounts,
+      discountMinor: lineDiscount,
+      netMinor: lineGross - lineDiscount,
+    };
+  });
+  const rejected: Rejection[] = [...refusals]
+    .sort((a, b) => a.p.rank - b.p.rank)
+    .map(({ p, refusal }) => toRejection(p, refusal, currency));
+  return {
+    currency,
+    lines,
+    totals: { grossMinor: gross, discountMinor: discount, netMinor: gross - discount },
+    applied: appliedList(plans, choice),
+    rejected,
+    search: { combinationsTried: choice?.combinationsTried ?? 0, exhaustive: choice?.exhaustive ?? true },
+  };
+}
+
+function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedPromotion[] {
+  if (!choice) return [];
+  const applied: AppliedPromotion[] = [];
+  plans.forEach((plan, i) => {
+    const outcome = choice.best.outcomes[i];
+    if (!outcome || outcome.discount <= 0) return;
+    const consumption = plan.p.ledgerRules.map((rule) => ({
+      rule: rule.key,
+      amount: rule.measure === "times" ? outcome.instances : rule.measure === "transactions" ? 1 : outcome.discount,
+    }));
+    applied.push({
+      promotionId: plan.p.id,
+      name: plan.p.def.name,
+      discountMinor: outcome.discount,
+      instances: outcome.instances,
+      units: outcome.units,
+      consumption,
+      ...(outcome.cappedBy !== undefined ? { cappedBy: outcome.cappedBy } : {}),
+    });
+  });
+  return applied;
+}
+
+function toRejection(p: CompiledPromotion, refusal: Refusal, currency: string): Rejection {
+  const byStacking = refusal.code === "excluded_by_exclusive" || refusal.code === "units_taken";
+  return {
+    promotionId: p.id,
+    name: p.def.name,
+    code: refusal.code,
+    message: rejectionMessage(byStacking ? { code: refusal.code } : refusal, currency, p.def.conditions),
+    ...(refusal.conditionIndex !== undefined ? { conditionIndex: refusal.conditionIndex } : {}),
+    ...(refusal.shortfall !== undefined ? { shortfall: refusal.shortfall } : {}),
+    ...(refusal.rule !== undefined ? { rule: refusal.rule } : {}),
+    ...(byStacking && refusal.detail !== undefined ? { by: refusal.detail } : {}),
+  };
+}

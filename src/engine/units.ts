@@ -1,0 +1,148 @@
+// The units of a basket during one pricing run. A line's units are kept as a few segments of equal
+// state (count, what is left to pay per unit, who holds them exclusively), so a line of 500 units
+// costs no more than a line of one. Benefits pick units, value them as parts, and commit the parts,
+// which splits segments; the sum of the parts is what the line loses.
+import type { EvalContext } from "./context.js";
+
+export interface Segment {
+  count: number;
+  /** What is left to pay for each unit of this segment. */
+  remaining: number;
+  /** Promotion index holding these units exclusively, or -1. */
+  owner: number;
+  /** Some product discount already took from these units. */
+  touched: boolean;
+  /** Units set aside by the promotion being applied (as benefit or as trigger); 0 between promotions. */
+  held: number;
+}
+
+export interface Pick {
+  readonly line: number;
+  readonly segment: Segment;
+  readonly units: number;
+}
+
+export interface Part extends Pick {
+  amount: number;
+}
+
+/** One promotion's share of one line, as it ends up on the receipt. */
+export interface LineShare {
+  readonly promotion: number;
+  readonly line: number;
+  readonly amount: number;
+  readonly units: number;
+}
+
+export class RunState {
+  readonly segments: Segment[][];
+  readonly cartDiscount: number[];
+  readonly shares: LineShare[] = [];
+
+  constructor(readonly ctx: EvalContext) {
+    this.segments = ctx.lines.map((l) => [{ count: l.quantity, remaining: l.price, owner: -1, touched: false, held: 0 }]);
+    this.cartDiscount = ctx.lines.map(() => 0);
+  }
+
+  /** What is left to pay on a line: its segments, less cart discounts already spread on it. */
+  lineNet(line: number): number {
+    let net = 0;
+    for (const s of this.segments[line]!) net += s.count * s.remaining;
+    return net - this.cartDiscount[line]!;
+  }
+
+  /**
+   * Sets aside up to `wanted` units of `lines` (already in the order to take them) for a benefit.
+   * Exclusive benefits take only units no product discount touched; nobody takes units held
+   * exclusively by another promotion or with nothing left to pay.
+   */
+  pickBenefit(lines: readonly number[], wanted: number, exclusive: boolean, into: Pick[]): number {
+    let taken = 0;
+    for (const line of lines) {
+      if (taken >= wanted) break;
+      for (const segment of this.orderedSegments(line)) {
+        if (segment.owner >= 0 || segment.remaining <= 0 || (exclusive && segment.touched)) continue;
+        const units = Math.min(segment.count - segment.held, wanted - taken);
+        if (units <= 0) continue;
+        segment.held += units;
+        into.push({ line, segment, units });
+        taken += units;
+        if (taken >= wanted) break;
+      }
+    }
+    return taken;
+  }
+
+  /**
+   * Sets aside units that satisfy a condition (`units` of them, or worth at least `amount`), most
+   * expensive first. Trigger units are counted, not discounted, so any unit not already set aside
+   * by this promotion will do.
+   */
+  pickTrigger(
+    lines: readonly number[],
+    need: { units: number } | { amount: number },
+    into: Pick[],
+  ): { ok: boolean; missing: number } {
+    const byUnits = "units" in need;
+    const goal = byUnits ? need.units : need.amount;
+    let have = 0;
+    for (const line of lines) {
+      const price = this.ctx.lines[line]!.price;
+      for (const segment of this.segments[line]!) {
+        if (have >= goal) return { ok: true, missing: 0 };
+        const free = segment.count - segment.held;
+        if (free <= 0 || (!byUnits && price === 0)) continue;
+        const units = Math.min(free, byUnits ? goal - have : Math.ceil((goal - have) / price));
+        segment.held += units;
+        into.push({ line, segment, units });
+        have += byUnits ? units : units * price;
+      }
+    }
+    return have >= goal ? { ok: true, missing: 0 } : { ok: false, missing: goal - have };
+  }
+
+  release(picks: readonly Pick[]): void {
+    for (const p of picks) p.segment.held -= p.units;
+  }
+
+  /** Applies a promotion's parts: each part's units lose `amount` between them (never below zero). */
+  commit(promotion: number, exclusive: boolean, parts: readonly Part[]): void {
+    for (const part of parts) part.segment.held = 0;
+    for (const part of parts) {
+      if (part.units === 0) continue;
+      this.split(part, promotion, exclusive);
+      if (part.amount > 0 || exclusive) {
+        this.shares.push({ promotion, line: part.line, amount: part.amount, units: part.units });
+      }
+    }
+  }
+
+  private split(part: Part, promotion: number, exclusive: boolean): void {
+    const { segment, units, amount } = part;
+    const base = Math.floor(amount / units);
+    const extra = amount - base * units;
+    if (segment.remaining - base - (extra > 0 ? 1 : 0) < 0) throw new Error("a part would take a unit below zero");
+    const owner = exclusive ? promotion : segment.owner;
+    const list = this.segments[part.line]!;
+    const make = (count: number, remaining: number): Segment => ({ count, remaining, owner, touched: true, held: 0 });
+    if (units === segment.count) {
+      segment.count = units - extra;
+      segment.remaining -= base;
+      segment.owner = owner;
+      segment.touched = true;
+      if (extra > 0) list.push(make(extra, segment.remaining - 1));
+    } else {
+      segment.count -= units;
+      if (units - extra > 0) list.push(make(units - extra, segment.remaining - base));
+      if (extra > 0) list.push(make(extra, segment.remaining - base - 1));
+    }
+    if (segment.count === 0) list.splice(list.indexOf(segment), 1);
+  }
+
+  /** A line's segments in the order benefits take them: untouched first, then most left to pay. */
+  private orderedSegments(line: number): readonly Segment[] {
+    const list = this.segments[line]!;
+    if (list.length === 1) return list;
+    return [...list].sort((a, b) => Number(a.touched) - Number(b.touched) || b.remaining - a.remaining);
+  }
+}
