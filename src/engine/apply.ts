@@ -106,8 +106,10 @@ function formInstance(
     case "sku":
     case "selector": {
       const mode = target.quantity;
-      const wanted = mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan);
-      if (run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks) === 0) return fail("units");
+      const perInstance = mode.kind === "all" && benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : 0;
+      const wanted = perInstance || (mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan));
+      const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks);
+      if (got === 0 || got < perInstance) return fail("units");
       const missing = reserveTriggers(run, plan, benefit, triggers);
       if (missing !== null) return fail(missing);
       break;

@@ -136,7 +136,8 @@ function instancesOf(p: CompiledPromotion, trigger: Trigger): number | Refusal {
   if (benefit.kind === "products") {
     const t = benefit.target;
     if (t.kind === "combo" || t.kind === "product_sets") return repeat ? INSTANCES_MAX : 1;
-    if ((t.kind === "sku" || t.kind === "selector") && t.quantity.kind === "all") return 1;
+    // "All units" is one instance, unless "apply on each unit" splits them into instances of `per` units.
+    if ((t.kind === "sku" || t.kind === "selector") && t.quantity.kind === "all" && repeat?.kpi !== "quantity") return 1;
   }
   if (!repeat) return 1;
   const measure = repeat.kpi === "quantity" ? trigger.units : trigger.gross;
