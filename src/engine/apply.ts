@@ -127,7 +127,7 @@ function formInstance(
         const got = set.discountedUnits === undefined ? 0 : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks);
         if (set.discountedUnits !== undefined && got === 0) return fail("units");
         const rest = set.requiredQuantity - got;
-        if (rest > 0 && !run.pickTrigger([...lines].reverse(), { units: rest }, triggers).ok) return fail("units");
+        if (rest > 0 && !run.pickTrigger(run.ctx.ordered(lines, true), { units: rest }, triggers).ok) return fail("units");
       }
       break;
     default:
@@ -144,8 +144,7 @@ function formInstance(
  */
 function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, triggers: Pick[]): Shortfall | null {
   if (plan.p.triggerScopeIds.length === 0) return null;
-  const byPrice = run.ctx.mostExpensiveFirst();
-  const ordered = (lines: readonly number[]): number[] => byPrice.filter((l) => lines.includes(l));
+  const ordered = (lines: readonly number[]): number[] => run.ctx.ordered(lines, true);
   const repeat = benefit.repeat;
   if (repeat) {
     const need = repeat.kpi === "quantity" ? { units: repeat.per } : { amount: repeat.per };
@@ -171,13 +170,12 @@ function conditionQuantity(plan: Plan): number {
 
 /** Lines of each benefit group in the order the benefit takes units (cached on the plan). */
 function orderedGroups(ctx: EvalContext, plan: Plan, benefit: ProductBenefit): readonly (readonly number[])[] {
-  const cached = orderCache.get(plan);
-  if (cached) return cached;
-  const order = benefit.unitOrder === "most_expensive_first" ? ctx.mostExpensiveFirst() : ctx.cheapestFirst();
-  const position = new Int32Array(ctx.lines.length);
-  order.forEach((line, i) => (position[line] = i));
-  const groups = plan.groups.map((g) => [...g].sort((a, b) => position[a]! - position[b]!));
-  orderCache.set(plan, groups);
+  let groups = orderCache.get(plan);
+  if (groups === undefined) {
+    const mostExpensive = benefit.unitOrder === "most_expensive_first";
+    groups = plan.groups.map((g) => ctx.ordered(g, mostExpensive));
+    orderCache.set(plan, groups);
+  }
   return groups;
 }
 const orderCache = new WeakMap<Plan, readonly (readonly number[])[]>();

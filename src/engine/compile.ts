@@ -78,6 +78,12 @@ export interface PromotionIndex {
   readonly promotionsByScope: readonly (readonly number[])[];
   /** Promotions every basket looks at: they read no keyed scope. */
   readonly alwaysLooked: readonly number[];
+  /**
+   * Per-evaluation marks, reused so an evaluation costs what the basket touches, not the size of the
+   * index: a promotion is marked seen when seen[i] equals the current epoch. Evaluation is synchronous,
+   * so one scratch per index is safe.
+   */
+  readonly scratch: { readonly seen: Uint32Array; epoch: number };
 }
 
 export function compilePromotions(definitions: readonly Promotion[]): PromotionIndex {
@@ -110,6 +116,7 @@ export function compilePromotions(definitions: readonly Promotion[]): PromotionI
     universalScopeIds: builder.scopes.filter((s) => s.universal).map((s) => s.id),
     promotionsByScope,
     alwaysLooked,
+    scratch: { seen: new Uint32Array(promotions.length), epoch: 0 },
   };
 }
 

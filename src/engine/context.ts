@@ -36,9 +36,8 @@ export class EvalContext {
   readonly vouchers: ReadonlySet<string>;
   readonly customer: CustomerLookups;
   private readonly matches = new Map<number, ScopeMatch>();
-  private ascending: number[] | null = null;
-  private descending: number[] | null = null;
   private positionAscending: Int32Array | null = null;
+  private positionDescending: Int32Array | null = null;
 
   constructor(
     readonly index: PromotionIndex,
@@ -75,20 +74,25 @@ export class EvalContext {
     return this.matches.keys();
   }
 
-  /** Line indexes cheapest first (price, then SKU, then line id). */
-  cheapestFirst(): readonly number[] {
-    if (this.ascending === null) {
-      this.ascending = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, 1));
-      this.positionAscending = new Int32Array(this.lines.length);
-      this.ascending.forEach((line, position) => (this.positionAscending![line] = position));
-    }
-    return this.ascending;
+  /**
+   * `lines` sorted cheapest first (price, then SKU, then line id) or most expensive first (price
+   * descending, then SKU, then line id): the order in which benefits and triggers take units.
+   */
+  ordered(lines: readonly number[], mostExpensiveFirst: boolean): number[] {
+    const position = mostExpensiveFirst ? this.positions(-1) : this.positions(1);
+    return [...lines].sort((a, b) => position[a]! - position[b]!);
   }
 
-  /** Line indexes most expensive first (price descending, then SKU, then line id). */
-  mostExpensiveFirst(): readonly number[] {
-    if (this.descending === null) this.descending = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, -1));
-    return this.descending;
+  private positions(direction: 1 | -1): Int32Array {
+    let position = direction === 1 ? this.positionAscending : this.positionDescending;
+    if (position === null) {
+      const order = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, direction));
+      position = new Int32Array(this.lines.length);
+      order.forEach((line, rank) => (position![line] = rank));
+      if (direction === 1) this.positionAscending = position;
+      else this.positionDescending = position;
+    }
+    return position;
   }
 
   private compareLines(a: number, b: number, direction: 1 | -1): number {

@@ -27,11 +27,17 @@ export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluat
 
 /** The promotions this basket touches through its lines' keys, plus those touching no product; by rank. */
 function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] {
-  const seen = new Uint8Array(index.promotions.length);
+  const scratch = index.scratch;
+  if (scratch.epoch === 0xffffffff) {
+    scratch.seen.fill(0);
+    scratch.epoch = 0;
+  }
+  const epoch = ++scratch.epoch;
+  const seen = scratch.seen;
   const found: CompiledPromotion[] = [];
   const add = (i: number): void => {
-    if (seen[i] === 1) return;
-    seen[i] = 1;
+    if (seen[i] === epoch) return;
+    seen[i] = epoch;
     found.push(index.promotions[i]!);
   };
   for (const i of index.alwaysLooked) add(i);
