@@ -55,9 +55,7 @@ const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
 
 /** User-perceived characters (grapheme clusters): "👍🏽" is one, though it is four UTF-16 code units. */
 export function graphemeLength(text: string): number {
-  let count = 0;
-  for (const segment of segmenter.segment(text)) if (segment.segment.length > 0) count++;
-  return count;
+  return Array.from(segmenter.segment(text)).length;
 }
 
 /** Structural check first; on a structurally sound promotion, every semantic rule at once. */
@@ -110,7 +108,11 @@ function checkTexts(p: Promotion): Issue[] {
   }
   if (p.description !== undefined && graphemeLength(p.description) > DESCRIPTION_GRAPHEMES_MAX) {
     issues.push(
-      issue("description_too_long", "/description", `The description can be up to ${DESCRIPTION_GRAPHEMES_MAX} characters.`),
+      issue(
+        "description_too_long",
+        "/description",
+        `The description can be up to ${DESCRIPTION_GRAPHEMES_MAX} characters.`,
+      ),
     );
   }
   return issues;
@@ -120,7 +122,11 @@ function checkConditions(conditions: readonly Condition[]): Issue[] {
   const issues: Issue[] = [];
   if (conditions.length > CONDITIONS_MAX) {
     issues.push(
-      issue("too_many_conditions", "/conditions", `A promotion can have at most ${CONDITIONS_MAX} conditions.`),
+      issue(
+        "too_many_conditions",
+        "/conditions",
+        `A promotion can have at most ${CONDITIONS_MAX} conditions.`,
+      ),
     );
   }
   if (conditions.length > 1) {
@@ -152,9 +158,12 @@ function checkRepeat(benefit: Benefit): Issue[] {
     const message = "Repeating by amount spent works only with a fixed amount benefit.";
     issues.push(issue("repeat_amount_needs_fixed_amount", "/benefit/repeat/kpi", message));
   }
-  const isGroup = benefit.kind === "products" && (benefit.target.kind === "combo" || benefit.target.kind === "product_sets");
+  const isGroup =
+    benefit.kind === "products" &&
+    (benefit.target.kind === "combo" || benefit.target.kind === "product_sets");
   if (isGroup && (repeat.per !== 1 || repeat.kpi !== "quantity")) {
-    const message = "A combo or product sets benefit repeats once per complete group: set per 1 and KPI quantity.";
+    const message =
+      "A combo or product sets benefit repeats once per complete group: set per 1 and KPI quantity.";
     issues.push(issue("repeat_per_must_be_one_for_groups", "/benefit/repeat", message));
   }
   return issues;
@@ -166,11 +175,13 @@ function checkProductTarget(benefit: ProductBenefit, conditions: readonly Condit
   switch (target.kind) {
     case "selected_in_condition":
       if (benefit.value.kind === "free_product") {
-        const message = "A free product cannot target the products selected in the condition; target a product instead.";
+        const message =
+          "A free product cannot target the products selected in the condition; target a product instead.";
         issues.push(issue("free_product_not_selected_in_condition", "/benefit/target/kind", message));
       }
       if (!hasCondition(conditions, "line_amount", "line_quantity")) {
-        const message = "Targeting the products selected in the condition needs a line amount or line quantity condition.";
+        const message =
+          "Targeting the products selected in the condition needs a line amount or line quantity condition.";
         issues.push(issue("selected_in_condition_needs_line_condition", "/benefit/target/kind", message));
       }
       return issues;
@@ -206,7 +217,9 @@ function checkCombo(blocks: Extract<ProductBenefit["target"], { kind: "combo" }>
   return issues;
 }
 
-function checkProductSets(sets: Extract<ProductBenefit["target"], { kind: "product_sets" }>["sets"]): Issue[] {
+function checkProductSets(
+  sets: Extract<ProductBenefit["target"], { kind: "product_sets" }>["sets"],
+): Issue[] {
   const issues: Issue[] = [];
   if (!sets.some((set) => set.discountedUnits !== undefined)) {
     const message = "At least one product set must get the discount (discounted units).";
@@ -238,15 +251,21 @@ function checkLimits(p: Promotion): Issue[] {
   const limits = p.limits ?? [];
   const issues: Issue[] = [];
   if (limits.length > LIMITS_MAX) {
-    issues.push(issue("too_many_limits", "/limits", `A promotion can have at most ${LIMITS_MAX} limit rules.`));
+    issues.push(
+      issue("too_many_limits", "/limits", `A promotion can have at most ${LIMITS_MAX} limit rules.`),
+    );
   }
   for (const i of repeatedIndices(limits.map(limitRuleKey))) {
-    issues.push(issue("duplicate_limit", `/limits/${i}`, "This limit rule repeats an earlier one; remove one of them."));
+    issues.push(
+      issue("duplicate_limit", `/limits/${i}`, "This limit rule repeats an earlier one; remove one of them."),
+    );
   }
   issues.push(...checkLimitWindows(limits));
   limits.forEach((rule, i) => issues.push(...checkLimitRule(rule, `/limits/${i}`, p.type)));
   if (p.type === "code" && !limits.some((rule) => rule.level === "code")) {
-    issues.push(issue("code_promotion_needs_code_limit", "/limits", "A code promotion needs a per-code limit."));
+    issues.push(
+      issue("code_promotion_needs_code_limit", "/limits", "A code promotion needs a per-code limit."),
+    );
   }
   return issues;
 }
@@ -259,7 +278,8 @@ function checkLimitWindows(limits: readonly LimitRule[]): Issue[] {
   const issues: Issue[] = [];
   limits.forEach((rule, i) => {
     if (rule.window.kind === "lifetime" || rule.window.kind === expected) return;
-    const message = "Fixed cycles and rolling windows cannot be mixed in one promotion; use one kind for all limits.";
+    const message =
+      "Fixed cycles and rolling windows cannot be mixed in one promotion; use one kind for all limits.";
     issues.push(issue("limit_windows_mixed", `/limits/${i}/window/kind`, message));
   });
   return issues;
@@ -322,7 +342,8 @@ function checkEarning(p: Promotion): Issue[] {
     return [issue("earning_required", "/earning", `A ${TYPE_LABELS[p.type]} promotion needs an earning.`)];
   }
   if (!kinds.includes(p.earning.kind)) {
-    const message = `A ${TYPE_LABELS[p.type]} promotion is earned by ${kinds.map(words).join(" or ")}, not ${words(p.earning.kind)}.`;
+    const expected = kinds.map(words).join(" or ");
+    const message = `A ${TYPE_LABELS[p.type]} promotion is earned by ${expected}, not ${words(p.earning.kind)}.`;
     return [issue("earning_kind_does_not_match_type", "/earning/kind", message)];
   }
   return [];
@@ -335,7 +356,8 @@ function checkSchedule(p: Promotion): Issue[] {
     issues.push(issue("schedule_ends_before_start", "/schedule/endsAt", "The end must be after the start."));
   }
   if (recurrence !== undefined) {
-    const [field, values] = recurrence.kind === "days_of_week" ? ["days", recurrence.days] : ["dates", recurrence.dates];
+    const [field, values] =
+      recurrence.kind === "days_of_week" ? ["days", recurrence.days] : ["dates", recurrence.dates];
     for (const i of repeatedIndices(values)) {
       const message = `${values[i]} is listed twice.`;
       issues.push(issue("duplicate_recurrence_value", `/schedule/recurrence/${field}/${i}`, message));
