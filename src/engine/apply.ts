@@ -59,7 +59,8 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
   while (instances < cap) {
     const formed = formInstance(run, plan, benefit, groups, triggerHolds);
     if (!Array.isArray(formed)) {
-      if (instances === 0) blocked = formed;
+      // Units missing while no other promotion touched them means there was nothing to discount.
+      if (instances === 0) blocked = formed === "units" && !contested(run, plan) ? null : formed;
       break;
     }
     // "For every 500 spent, 50 off": one set of units, the amount once per instance.
@@ -161,6 +162,11 @@ function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, tri
     if (!result.ok) return { kind: def.kind === "line_quantity" ? "quantity" : "amount", missing: result.missing };
   }
   return null;
+}
+
+/** Some unit the plan could take carries another promotion's product discount. */
+function contested(run: RunState, plan: Plan): boolean {
+  return plan.groups.some((lines) => lines.some((line) => run.segments[line]!.some((s) => s.touched)));
 }
 
 function conditionQuantity(plan: Plan): number {
