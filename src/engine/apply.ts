@@ -34,7 +34,7 @@ function applyCart(run: RunState, plan: Plan): Outcome {
     instances = Math.min(plan.instancesMax, plan.caps.times);
     discount = Math.min(benefit.value.amountMinor * instances, base);
   }
-  let cappedBy = instances < plan.instancesMax ? plan.caps.timesRule : undefined;
+  let cappedBy = benefit.value.kind === "fixed_amount" && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
   if (discount > plan.caps.discount) [discount, cappedBy] = [plan.caps.discount, plan.caps.discountRule];
   if (discount > 0) {
     const parts = allocate(discount, weights);
@@ -68,8 +68,10 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
     valueInto(benefit.value, formed, parts, run.ctx, multiplier);
     instances += multiplier;
   }
+  let cappedBy = instances > 0 && instances === plan.caps.times && cutShort(run, plan, benefit, groups, triggerHolds)
+    ? plan.caps.timesRule
+    : undefined;
   run.release(triggerHolds);
-  let cappedBy = instances > 0 && instances === plan.caps.times && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
   let discount = parts.reduce((sum, part) => sum + part.amount, 0);
   if (discount > plan.caps.discount) {
     const capped = allocate(plan.caps.discount, parts.map((part) => part.amount));
@@ -162,6 +164,21 @@ function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, tri
     if (!result.ok) return { kind: def.kind === "line_quantity" ? "quantity" : "amount", missing: result.missing };
   }
   return null;
+}
+
+/** The times cap stopped the benefit while the basket held units for one more instance. */
+function cutShort(
+  run: RunState,
+  plan: Plan,
+  benefit: ProductBenefit,
+  groups: readonly (readonly number[])[],
+  triggerHolds: Pick[],
+): boolean {
+  if (plan.caps.times >= plan.instancesMax || benefit.repeat?.kpi === "amount") return false;
+  const probe = formInstance(run, plan, benefit, groups, triggerHolds);
+  if (!Array.isArray(probe)) return false;
+  run.release(probe);
+  return true;
 }
 
 /** Some unit the plan could take carries another promotion's product discount. */
