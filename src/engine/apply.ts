@@ -8,13 +8,20 @@ import { assertNever } from "./scope.js";
 import type { Shortfall } from "./types.js";
 import type { Part, Pick, RunState } from "./units.js";
 
+/** Trigger units an "over and above" instance could not set aside: how many, for which condition. */
+export interface Missing {
+  readonly shortfall: Shortfall;
+  /** The line condition that could not be met again (with `repeat`, the first line condition). */
+  readonly conditionIndex?: number;
+}
+
 export interface Outcome {
   readonly discount: number;
   readonly instances: number;
   readonly units: number;
   readonly cappedBy: string | undefined;
   /** Why no instance formed: its units were taken, or (first instance) its trigger units were missing. */
-  readonly blocked: "units" | Shortfall | null;
+  readonly blocked: "units" | Missing | null;
 }
 
 export function applyPlan(run: RunState, plan: Plan): Outcome {
@@ -90,10 +97,10 @@ function formInstance(
   benefit: ProductBenefit,
   groups: readonly (readonly number[])[],
   triggerHolds: Pick[],
-): Pick[] | "units" | Shortfall {
+): Pick[] | "units" | Missing {
   const picks: Pick[] = [];
   const triggers: Pick[] = [];
-  const fail = (why: "units" | Shortfall): "units" | Shortfall => {
+  const fail = (why: "units" | Missing): "units" | Missing => {
     run.release(picks);
     run.release(triggers);
     return why;
@@ -145,23 +152,30 @@ function formInstance(
  * instance needs `per` more units (or spend) of the trigger scope; without, each line condition's
  * threshold must be met again by units the benefit did not pick.
  */
-function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, triggers: Pick[]): Shortfall | null {
+function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, triggers: Pick[]): Missing | null {
   if (plan.p.triggerScopeIds.length === 0) return null;
   const ordered = (lines: readonly number[]): number[] => run.ctx.ordered(lines, true);
   const repeat = benefit.repeat;
   if (repeat) {
     const need = repeat.kpi === "quantity" ? { units: repeat.per } : { amount: repeat.per };
     const result = run.pickTrigger(ordered(plan.triggerLines), need, triggers);
-    return result.ok ? null : { kind: repeat.kpi === "quantity" ? "quantity" : "amount", missing: result.missing };
+    if (result.ok) return null;
+    const kind = repeat.kpi === "quantity" ? "quantity" : "amount";
+    const first = plan.p.conditions.findIndex((c) => c.scopeId >= 0);
+    return { shortfall: { kind, missing: result.missing }, ...(first >= 0 ? { conditionIndex: first } : {}) };
   }
-  for (const c of plan.p.conditions) {
+  for (let index = 0; index < plan.p.conditions.length; index++) {
+    const c = plan.p.conditions[index]!;
     const def = c.def;
     if (def.kind !== "line_quantity" && def.kind !== "line_amount") continue;
     if (def.op !== "gte" && def.op !== "gt") continue;
     const bump = def.op === "gt" ? 1 : 0;
     const need = def.kind === "line_quantity" ? { units: def.quantity + bump } : { amount: def.amountMinor + bump };
     const result = run.pickTrigger(ordered(run.ctx.match(c.scopeId).lines), need, triggers);
-    if (!result.ok) return { kind: def.kind === "line_quantity" ? "quantity" : "amount", missing: result.missing };
+    if (!result.ok) {
+      const kind = def.kind === "line_quantity" ? "quantity" : "amount";
+      return { shortfall: { kind, missing: result.missing }, conditionIndex: index };
+    }
   }
   return null;
 }

@@ -63,7 +63,7 @@ function stackingRefusals(plans: readonly Plan[], choice: Choice): { p: Compiled
     let refusal: Refusal;
     if (!outcome) refusal = { code: "excluded_by_exclusive", ...(by ? { detail: by } : {}) };
     else if (outcome.blocked !== null && outcome.blocked !== "units") {
-      refusal = { code: "condition_not_met", shortfall: outcome.blocked };
+      refusal = { code: "condition_not_met", ...outcome.blocked };
     } else if (outcome.blocked === "units") refusal = { code: "units_taken", ...(by ? { detail: by } : {}) };
     else refusal = { code: "no_discount" };
     result.push({ p: plan.p, refusal });
