@@ -6,7 +6,7 @@ import type { EvalContext } from "./context.js";
 import type { Plan } from "./plan.js";
 import { assertNever } from "./scope.js";
 import type { Shortfall } from "./types.js";
-import type { Part, Pick, RunState } from "./units.js";
+import type { Cursor, Pick, RunState } from "./units.js";
 
 /** Trigger units an "over and above" instance could not set aside: how many, for which condition. */
 export interface Missing {
@@ -56,15 +56,17 @@ function applyCart(run: RunState, plan: Plan): Outcome {
 
 function applyProducts(run: RunState, plan: Plan): Outcome {
   const benefit = plan.p.benefit as ProductBenefit;
+  if (takesEveryUnit(plan, benefit)) return applyToEveryUnit(run, plan, benefit);
   const groups = orderedGroups(run.ctx, plan, benefit);
+  const cursors: Cursor[] = groups.map(() => ({ position: 0 }));
   const triggerHolds: Pick[] = [];
-  const parts: Part[] = [];
+  const parts: Pick[] = [];
   const byAmount = benefit.repeat?.kpi === "amount";
   const cap = Math.min(plan.instancesMax, plan.caps.times);
   let instances = 0;
   let blocked: Outcome["blocked"] = null;
   while (instances < cap) {
-    const formed = formInstance(run, plan, benefit, groups, triggerHolds);
+    const formed = formInstance(run, plan, benefit, groups, cursors, triggerHolds);
     if (!Array.isArray(formed)) {
       // Units missing while no other promotion touched them means there was nothing to discount.
       if (instances === 0) blocked = formed === "units" && !contested(run, plan) ? null : formed;
@@ -72,10 +74,11 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
     }
     // "For every 500 spent, 50 off": one set of units, the amount once per instance.
     const multiplier = byAmount ? cap : 1;
-    valueInto(benefit.value, formed, parts, run.ctx, multiplier);
+    valueInto(benefit.value, formed, run.ctx, multiplier);
+    for (const pick of formed) parts.push(pick);
     instances += multiplier;
   }
-  let cappedBy = instances > 0 && instances === plan.caps.times && cutShort(run, plan, benefit, groups, triggerHolds)
+  let cappedBy = instances > 0 && instances === plan.caps.times && cutShort(run, plan, benefit, groups, cursors, triggerHolds)
     ? plan.caps.timesRule
     : undefined;
   run.release(triggerHolds);
@@ -90,12 +93,65 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
   return { discount, instances: discount > 0 ? instances : 0, units, cappedBy, blocked };
 }
 
+/**
+ * The most common product benefit: a per-unit value (percentage, exact price, free) on every unit it
+ * may take, as one instance, with no discount cap. Which units and in which order do not matter
+ * then, so it walks the segments directly: the same result as the general path, without picking.
+ */
+function takesEveryUnit(plan: Plan, benefit: ProductBenefit): boolean {
+  const { target, value } = benefit;
+  if (benefit.repeat !== undefined || Number.isFinite(plan.caps.discount)) return false;
+  if (value.kind !== "percentage" && value.kind !== "exact_price" && value.kind !== "free_product") return false;
+  return target.kind === "selected_in_condition" || ((target.kind === "sku" || target.kind === "selector") && target.quantity.kind === "all");
+}
+
+function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): Outcome {
+  const value = benefit.value;
+  const promotion = plan.p.index;
+  let discount = 0;
+  let units = 0;
+  let available = false;
+  let touched = false;
+  for (const line of plan.groups[0]!) {
+    const price = run.ctx.lines[line]!.price;
+    const percentOff = value.kind === "percentage" ? percentOf(price, value.bps) : 0;
+    let lineAmount = 0;
+    let lineUnits = 0;
+    for (const segment of run.segments[line]!) {
+      touched ||= segment.touched;
+      if (segment.owner >= 0 || segment.remaining <= 0 || (plan.exclusive && segment.touched)) continue;
+      available = true;
+      const perUnit =
+        value.kind === "percentage"
+          ? Math.min(percentOff, segment.remaining)
+          : value.kind === "exact_price"
+            ? Math.max(segment.remaining - value.amountMinor, 0)
+            : segment.remaining;
+      if (perUnit === 0) continue;
+      segment.remaining -= perUnit;
+      segment.touched = true;
+      if (plan.exclusive) segment.owner = promotion;
+      lineAmount += perUnit * segment.count;
+      lineUnits += segment.count;
+    }
+    if (lineAmount > 0) {
+      run.shares.push({ promotion, line, amount: lineAmount, units: lineUnits });
+      discount += lineAmount;
+      units += lineUnits;
+    }
+  }
+  // As in the general path: nothing to take while another promotion discounted these lines is "units".
+  const blocked = discount === 0 && !available && touched ? "units" : null;
+  return { discount, instances: discount > 0 ? 1 : 0, units, cappedBy: undefined, blocked };
+}
+
 /** Sets aside the units of one instance, or says why none can be formed. */
 function formInstance(
   run: RunState,
   plan: Plan,
   benefit: ProductBenefit,
   groups: readonly (readonly number[])[],
+  cursors: readonly Cursor[],
   triggerHolds: Pick[],
 ): Pick[] | "units" | Missing {
   const picks: Pick[] = [];
@@ -109,7 +165,7 @@ function formInstance(
   switch (target.kind) {
     case "selected_in_condition": {
       const wanted = benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : Infinity;
-      const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks);
+      const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks, cursors[0]!);
       if (got === 0 || (Number.isFinite(wanted) && got < wanted)) return fail("units");
       break;
     }
@@ -118,7 +174,7 @@ function formInstance(
       const mode = target.quantity;
       const perInstance = mode.kind === "all" && benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : 0;
       const wanted = perInstance || (mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan));
-      const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks);
+      const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks, cursors[0]!);
       if (got === 0 || got < perInstance) return fail("units");
       const missing = reserveTriggers(run, plan, benefit, triggers);
       if (missing !== null) return fail(missing);
@@ -127,14 +183,15 @@ function formInstance(
     case "combo":
       for (let i = 0; i < target.blocks.length; i++) {
         const quantity = target.blocks[i]!.quantity;
-        if (run.pickBenefit(groups[i]!, quantity, plan.exclusive, picks) < quantity) return fail("units");
+        if (run.pickBenefit(groups[i]!, quantity, plan.exclusive, picks, cursors[i]!) < quantity) return fail("units");
       }
       break;
     case "product_sets":
       for (let i = 0; i < target.sets.length; i++) {
         const set = target.sets[i]!;
         const lines = groups[i]!;
-        const got = set.discountedUnits === undefined ? 0 : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks);
+        const got =
+          set.discountedUnits === undefined ? 0 : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks, cursors[i]!);
         if (set.discountedUnits !== undefined && got === 0) return fail("units");
         const rest = set.requiredQuantity - got;
         if (rest > 0 && !run.pickTrigger(run.ctx.ordered(lines, true), { units: rest }, triggers).ok) return fail("units");
@@ -154,7 +211,7 @@ function formInstance(
  */
 function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, triggers: Pick[]): Missing | null {
   if (plan.p.triggerScopeIds.length === 0) return null;
-  const ordered = (lines: readonly number[]): number[] => run.ctx.ordered(lines, true);
+  const ordered = (lines: readonly number[]): readonly number[] => run.ctx.ordered(lines, true);
   const repeat = benefit.repeat;
   if (repeat) {
     const need = repeat.kpi === "quantity" ? { units: repeat.per } : { amount: repeat.per };
@@ -186,10 +243,11 @@ function cutShort(
   plan: Plan,
   benefit: ProductBenefit,
   groups: readonly (readonly number[])[],
+  cursors: readonly Cursor[],
   triggerHolds: Pick[],
 ): boolean {
   if (plan.caps.times >= plan.instancesMax || benefit.repeat?.kpi === "amount") return false;
-  const probe = formInstance(run, plan, benefit, groups, triggerHolds);
+  const probe = formInstance(run, plan, benefit, groups, cursors, triggerHolds);
   if (!Array.isArray(probe)) return false;
   run.release(probe);
   return true;
@@ -205,47 +263,41 @@ function conditionQuantity(plan: Plan): number {
   return condition?.kind === "line_quantity" ? Math.max(condition.quantity, 1) : 1;
 }
 
-/** Lines of each benefit group in the order the benefit takes units (cached on the plan). */
+/** Lines of each benefit group in the order the benefit takes units (computed once per plan). */
 function orderedGroups(ctx: EvalContext, plan: Plan, benefit: ProductBenefit): readonly (readonly number[])[] {
-  let groups = orderCache.get(plan);
-  if (groups === undefined) {
+  if (plan.ordered === null) {
     const mostExpensive = benefit.unitOrder === "most_expensive_first";
-    groups = plan.groups.map((g) => ctx.ordered(g, mostExpensive));
-    orderCache.set(plan, groups);
+    plan.ordered = plan.groups.map((g) => ctx.ordered(g, mostExpensive));
   }
-  return groups;
+  return plan.ordered;
 }
-const orderCache = new WeakMap<Plan, readonly (readonly number[])[]>();
 
-/** Values picked units as parts. Unit prices are what is left to pay, so stacked discounts never overlap. */
-function valueInto(value: ProductValue, picks: readonly Pick[], parts: Part[], ctx: EvalContext, multiplier: number): void {
+/** Values picked units: sets each pick's amount. Prices are what is left to pay, so stacked discounts never overlap. */
+function valueInto(value: ProductValue, picks: readonly Pick[], ctx: EvalContext, multiplier: number): void {
   switch (value.kind) {
     case "percentage":
-      for (const p of picks) {
-        const perUnit = Math.min(percentOf(ctx.lines[p.line]!.price, value.bps), p.segment.remaining);
-        parts.push({ ...p, amount: perUnit * p.units });
-      }
+      for (const p of picks) p.amount = Math.min(percentOf(ctx.lines[p.line]!.price, value.bps), p.segment.remaining) * p.units;
       return;
     case "exact_price":
-      for (const p of picks) parts.push({ ...p, amount: Math.max(p.segment.remaining - value.amountMinor, 0) * p.units });
+      for (const p of picks) p.amount = Math.max(p.segment.remaining - value.amountMinor, 0) * p.units;
       return;
     case "free_product":
-      for (const p of picks) parts.push({ ...p, amount: p.segment.remaining * p.units });
+      for (const p of picks) p.amount = p.segment.remaining * p.units;
       return;
     case "fixed_amount":
-      return spread(picks, parts, (worth) => Math.min(value.amountMinor * multiplier, worth));
+      return spread(picks, (worth) => Math.min(value.amountMinor * multiplier, worth));
     case "fixed_target_amount":
-      return spread(picks, parts, (worth) => Math.max(worth - value.amountMinor, 0));
+      return spread(picks, (worth) => Math.max(worth - value.amountMinor, 0));
     default:
       return assertNever(value);
   }
 }
 
 /** One amount for a group of units, spread over them in proportion to what is left to pay. */
-function spread(picks: readonly Pick[], parts: Part[], amountFor: (worth: number) => number): void {
+function spread(picks: readonly Pick[], amountFor: (worth: number) => number): void {
   const weights = picks.map((p) => p.units * p.segment.remaining);
-  const worth = weights.reduce((a, b) => a + b, 0);
-  const amount = amountFor(worth);
-  const shares = amount > 0 ? allocate(amount, weights) : weights.map(() => 0);
-  picks.forEach((p, i) => parts.push({ ...p, amount: shares[i]! }));
+  const amount = amountFor(weights.reduce((a, b) => a + b, 0));
+  if (amount <= 0) return;
+  const shares = allocate(amount, weights);
+  picks.forEach((p, i) => (p.amount = shares[i]!));
 }

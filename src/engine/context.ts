@@ -36,6 +36,8 @@ export class EvalContext {
   readonly vouchers: ReadonlySet<string>;
   readonly customer: CustomerLookups;
   private readonly matches = new Map<number, ScopeMatch>();
+  private readonly orderedAscending = new Map<readonly number[], number[]>();
+  private readonly orderedDescending = new Map<readonly number[], number[]>();
   private positionAscending: Int32Array | null = null;
   private positionDescending: Int32Array | null = null;
 
@@ -78,9 +80,16 @@ export class EvalContext {
    * `lines` sorted cheapest first (price, then SKU, then line id) or most expensive first (price
    * descending, then SKU, then line id): the order in which benefits and triggers take units.
    */
-  ordered(lines: readonly number[], mostExpensiveFirst: boolean): number[] {
-    const position = mostExpensiveFirst ? this.positions(-1) : this.positions(1);
-    return [...lines].sort((a, b) => position[a]! - position[b]!);
+  ordered(lines: readonly number[], mostExpensiveFirst: boolean): readonly number[] {
+    // Plans that share a scope share its line array: order each array once per direction.
+    const cache = mostExpensiveFirst ? this.orderedDescending : this.orderedAscending;
+    let sorted = cache.get(lines);
+    if (sorted === undefined) {
+      const position = mostExpensiveFirst ? this.positions(-1) : this.positions(1);
+      sorted = [...lines].sort((a, b) => position[a]! - position[b]!);
+      cache.set(lines, sorted);
+    }
+    return sorted;
   }
 
   private positions(direction: 1 | -1): Int32Array {

@@ -6,7 +6,7 @@ import { EvalContext } from "./context.js";
 import { rejectionMessage } from "./explain.js";
 import { checkGates, type Refusal } from "./gates.js";
 import { buildPlan, type Plan } from "./plan.js";
-import { choose, overlaps, type Choice } from "./stacking.js";
+import { choose, type Choice } from "./stacking.js";
 import type { AppliedPromotion, Evaluation, EvaluationInput, LineDiscount, PricedLine, Rejection } from "./types.js";
 
 export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluation {
@@ -47,28 +47,47 @@ function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] 
 
 /** Why each qualifying plan that gave nothing in the chosen combination did not apply. */
 function stackingRefusals(plans: readonly Plan[], choice: Choice): { p: CompiledPromotion; refusal: Refusal }[] {
-  const { outcomes } = choice.best;
+  const { outcomes, state } = choice.best;
   const applied = plans.filter((_, i) => (outcomes[i]?.discount ?? 0) > 0);
+  const cartExclusive = applied.find((a) => a.p.exclusiveAtCartLevel);
+  const firstCart = applied.find((a) => a.isCart);
+  // The first promotion (by rank) that discounted each line: who holds what a rejected plan wanted.
+  const promotions = choice.best.state.ctx.index.promotions;
+  const holder = new Map<number, CompiledPromotion>();
+  for (const share of state.shares) {
+    const known = holder.get(share.line);
+    const p = promotions[share.promotion]!;
+    if (known === undefined || p.rank < known.rank) holder.set(share.line, p);
+  }
   const winnerOver = (plan: Plan): string | undefined => {
-    const cartExclusive = applied.find((a) => a.p.exclusiveAtCartLevel);
     if (cartExclusive) return cartExclusive.p.id;
-    const rival = applied.find((a) => a !== plan && (plan.isCart ? a.isCart : !a.isCart && overlaps(a.reach, plan.reach)));
-    return (rival ?? applied[0])?.p.id;
+    if (plan.isCart) return (firstCart ?? applied[0])?.p.id;
+    let best: CompiledPromotion | undefined;
+    for (const group of plan.groups) {
+      for (const line of group) {
+        const p = holder.get(line);
+        if (p && p !== plan.p && (best === undefined || p.rank < best.rank)) best = p;
+      }
+    }
+    return (best ?? applied[0]?.p)?.id;
   };
   const result: { p: CompiledPromotion; refusal: Refusal }[] = [];
   plans.forEach((plan, i) => {
     const outcome = outcomes[i];
     if (outcome && outcome.discount > 0) return;
-    const by = winnerOver(plan);
     let refusal: Refusal;
-    if (!outcome) refusal = { code: "excluded_by_exclusive", ...(by ? { detail: by } : {}) };
+    if (!outcome) refusal = withBy("excluded_by_exclusive", winnerOver(plan));
     else if (outcome.blocked !== null && outcome.blocked !== "units") {
       refusal = { code: "condition_not_met", ...outcome.blocked };
-    } else if (outcome.blocked === "units") refusal = { code: "units_taken", ...(by ? { detail: by } : {}) };
+    } else if (outcome.blocked === "units") refusal = withBy("units_taken", winnerOver(plan));
     else refusal = { code: "no_discount" };
     result.push({ p: plan.p, refusal });
   });
   return result;
+}
+
+function withBy(code: "excluded_by_exclusive" | "units_taken", by: string | undefined): Refusal {
+  return by === undefined ? { code } : { code, detail: by };
 }
 
 function notLookedAt(
@@ -158,14 +177,15 @@ function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedProm
 
 function toRejection(p: CompiledPromotion, refusal: Refusal, currency: string): Rejection {
   const byStacking = refusal.code === "excluded_by_exclusive" || refusal.code === "units_taken";
-  return {
+  const rejection: { -readonly [K in keyof Rejection]: Rejection[K] } = {
     promotionId: p.id,
     name: p.def.name,
     code: refusal.code,
     message: rejectionMessage(byStacking ? { code: refusal.code } : refusal, currency, p.def.conditions),
-    ...(refusal.conditionIndex !== undefined ? { conditionIndex: refusal.conditionIndex } : {}),
-    ...(refusal.shortfall !== undefined ? { shortfall: refusal.shortfall } : {}),
-    ...(refusal.rule !== undefined ? { rule: refusal.rule } : {}),
-    ...(byStacking && refusal.detail !== undefined ? { by: refusal.detail } : {}),
   };
+  if (refusal.conditionIndex !== undefined) rejection.conditionIndex = refusal.conditionIndex;
+  if (refusal.shortfall !== undefined) rejection.shortfall = refusal.shortfall;
+  if (refusal.rule !== undefined) rejection.rule = refusal.rule;
+  if (byStacking && refusal.detail !== undefined) rejection.by = refusal.detail;
+  return rejection;
 }

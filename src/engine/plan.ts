@@ -20,10 +20,10 @@ export interface Plan {
   readonly triggerLines: readonly number[];
   /** Lines per benefit group: one group for trigger/scope targets, one per combo block or product set. */
   readonly groups: readonly (readonly number[])[];
-  /** Every line the benefit could discount, for conflict detection. */
-  readonly reach: ReadonlySet<number>;
   /** For payment-mode benefits: what the matching tenders pay (Infinity when unstated). */
   readonly tenderCap: number;
+  /** `groups` in the order the benefit takes units; filled on first use. */
+  ordered: (readonly number[])[] | null;
 }
 
 export function buildPlan(p: CompiledPromotion, ctx: EvalContext): Plan | Refusal {
@@ -43,8 +43,8 @@ export function buildPlan(p: CompiledPromotion, ctx: EvalContext): Plan | Refusa
     instancesMax,
     triggerLines: trigger.lines,
     groups,
-    reach: new Set(isCart ? ctx.lines.map((_, i) => i) : groups.flat()),
     tenderCap: p.benefit.kind === "payment_mode" ? tenderCapOf(p, ctx) : Infinity,
+    ordered: null,
   };
 }
 

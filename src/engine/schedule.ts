@@ -12,10 +12,25 @@ interface LocalDay {
   readonly weekday: number;
 }
 
+/**
+ * Local calendar facts depend only on the zone and the instant, and every zone offset in the tz
+ * database, and every DST change, falls on a quarter hour: so the local date is the same for a whole
+ * quarter-hour bucket, and a daily start instant the same for a zone and local date. Both are cached
+ * across evaluations (bounded), because luxon's zone arithmetic is the slow part of a schedule check.
+ */
+const QUARTER_HOUR_MS = 900_000;
+const CACHE_ENTRIES_MAX = 50_000;
+const dayCache = new Map<string, [LocalDay, LocalDay]>();
+const startCache = new Map<string, number>();
+
+function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+  if (cache.size >= CACHE_ENTRIES_MAX) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
 export class LocalClock {
-  private today: LocalDay | null = null;
-  private yesterday: LocalDay | null = null;
-  private readonly starts = new Map<string, number>();
+  private localDays: [LocalDay, LocalDay] | null = null;
 
   constructor(
     readonly atMs: number,
@@ -23,25 +38,29 @@ export class LocalClock {
   ) {}
 
   private days(): [LocalDay, LocalDay] {
-    if (this.today === null || this.yesterday === null) {
-      const now = DateTime.fromMillis(this.atMs, { zone: this.zone });
+    if (this.localDays !== null) return this.localDays;
+    const bucket = Math.floor(this.atMs / QUARTER_HOUR_MS);
+    const key = `${this.zone}|${bucket}`;
+    let days = dayCache.get(key);
+    if (days === undefined) {
+      const now = DateTime.fromMillis(bucket * QUARTER_HOUR_MS, { zone: this.zone });
       if (!now.isValid) throw new Error(`invalid time zone ${this.zone}`);
       const before = now.minus({ days: 1 });
-      this.today = { year: now.year, month: now.month, day: now.day, weekday: now.weekday };
-      this.yesterday = { year: before.year, month: before.month, day: before.day, weekday: before.weekday };
+      days = remember(dayCache, key, [
+        { year: now.year, month: now.month, day: now.day, weekday: now.weekday },
+        { year: before.year, month: before.month, day: before.day, weekday: before.weekday },
+      ]);
     }
-    return [this.today, this.yesterday];
+    return (this.localDays = days);
   }
 
-  /** The instant a local wall-clock time falls on a local day (after the gap on a spring-forward night). */
+  /** The instant a local wall-clock time falls on a local day (moved forward by a DST gap). */
   private startOf(day: LocalDay, hour: number, minute: number): number {
-    const key = `${day.year}-${day.month}-${day.day} ${hour}:${minute}`;
-    let ms = this.starts.get(key);
-    if (ms === undefined) {
-      ms = DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone: this.zone }).toMillis();
-      this.starts.set(key, ms);
-    }
-    return ms;
+    const key = `${this.zone}|${day.year}-${day.month}-${day.day} ${hour}:${minute}`;
+    const known = startCache.get(key);
+    if (known !== undefined) return known;
+    const { year, month, day: date } = day;
+    return remember(startCache, key, DateTime.fromObject({ year, month, day: date, hour, minute }, { zone: this.zone }).toMillis());
   }
 
   /** null when the promotion is live at this instant; otherwise why not. */

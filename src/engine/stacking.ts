@@ -1,148 +1,152 @@
-// Stacking: which of the qualifying promotions apply together. Non-conflicting promotions always
-// apply. Exclusive ones that conflict (shared units, exclusive at cart level, cart stacking off) are
-// resolved by pricing combinations and keeping the best for the customer: exhaustively up to
-// EXHAUSTIVE_CONFLICTS_MAX of them, otherwise by hill climbing from the priority order, and never
-// more than COMBINATIONS_MAX runs.
+// Stacking: which of the qualifying promotions apply together, best for the customer.
+//
+// Product benefits apply in rank order, then cart benefits. Non-exclusive promotions always apply.
+// An exclusive-for-products promotion that shares lines with another is a choice: keep it (it takes
+// its units, others lose them) or leave it out. The search walks the plans in rank order, depth
+// first, keeping before leaving out; the priced prefix is shared by both branches, and an exclusive
+// promotion that would take nothing (its units are gone) is no choice at all. Cart stacking off makes
+// the cart benefits one choice among them; each exclusive-at-cart-level promotion is priced alone.
+// At most COMBINATIONS_MAX combinations are priced; past that the best found so far wins and the
+// result says the search was not exhaustive.
 import { applyPlan, type Outcome } from "./apply.js";
 import type { EvalContext } from "./context.js";
 import type { Plan } from "./plan.js";
 import { RunState } from "./units.js";
 
-export const EXHAUSTIVE_CONFLICTS_MAX = 8;
-export const COMBINATIONS_MAX = 1 << EXHAUSTIVE_CONFLICTS_MAX;
+export const COMBINATIONS_MAX = 256;
 
 export interface Run {
   readonly state: RunState;
   /** Aligned with the plans; null for a plan left out of this combination. */
   readonly outcomes: readonly (Outcome | null)[];
   readonly total: number;
-  readonly allowedCount: number;
+  readonly appliedCount: number;
 }
 
 export interface Choice {
   readonly best: Run;
-  readonly conflicting: readonly number[];
   readonly combinationsTried: number;
   readonly exhaustive: boolean;
 }
 
-/** Prices the basket with the allowed plans: product benefits first, then cart benefits, each in rank order. */
-export function runCombination(ctx: EvalContext, plans: readonly Plan[], allowed: readonly boolean[]): Run {
-  const state = new RunState(ctx);
-  const outcomes: (Outcome | null)[] = plans.map(() => null);
-  let total = 0;
-  let allowedCount = 0;
-  for (const cartPhase of [false, true]) {
-    plans.forEach((plan, i) => {
-      if (!allowed[i] || plan.isCart !== cartPhase) return;
-      const outcome = applyPlan(state, plan);
-      outcomes[i] = outcome;
-      total += outcome.discount;
-      allowedCount++;
-    });
-  }
-  return { state, outcomes, total, allowedCount };
-}
-
 export function choose(ctx: EvalContext, plans: readonly Plan[]): Choice {
-  const conflicting = findConflicts(ctx, plans);
-  if (conflicting.length === 0) {
-    return { best: runCombination(ctx, plans, plans.map(() => true)), conflicting, combinationsTried: 1, exhaustive: true };
-  }
-  const search = new Search(ctx, plans, conflicting);
-  if (conflicting.length <= EXHAUSTIVE_CONFLICTS_MAX) {
-    for (let mask = 0; mask < 1 << conflicting.length; mask++) search.consider(mask);
-    return search.result(true);
-  }
-  search.hillClimb();
-  return search.result(false);
+  const search = new Search(ctx, plans);
+  search.start();
+  for (let i = 0; i < plans.length; i++) if (plans[i]!.p.exclusiveAtCartLevel) search.alone(i);
+  return search.result();
 }
 
-function findConflicts(ctx: EvalContext, plans: readonly Plan[]): number[] {
-  const cartPlans = plans.filter((p) => p.isCart).length;
-  const cartStacking = ctx.input.settings.cartStacking !== false;
-  const conflicting: number[] = [];
+/** The plans that share a line with another product plan: only those make exclusivity a choice. */
+function sharingLines(plans: readonly Plan[], lineCount: number): boolean[] {
+  const users = new Int32Array(lineCount);
+  const lastUser = new Int32Array(lineCount).fill(-1);
+  const forEachLine = (plan: Plan, visit: (line: number) => void): void => {
+    for (const group of plan.groups) for (const line of group) visit(line);
+  };
   plans.forEach((plan, i) => {
-    const conflicts =
-      (plan.p.exclusiveAtCartLevel && plans.length > 1) ||
-      (plan.isCart && !cartStacking && cartPlans > 1) ||
-      (plan.exclusive && plans.some((other, j) => j !== i && !other.isCart && overlaps(plan.reach, other.reach)));
-    if (conflicts) conflicting.push(i);
+    if (plan.isCart) return;
+    forEachLine(plan, (line) => {
+      if (lastUser[line] === i) return;
+      lastUser[line] = i;
+      users[line]!++;
+    });
   });
-  return conflicting;
-}
-
-export function overlaps(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const x of small) if (large.has(x)) return true;
-  return false;
+  return plans.map((plan) => {
+    if (!plan.exclusive) return false;
+    let shared = false;
+    forEachLine(plan, (line) => (shared ||= users[line]! > 1));
+    return shared;
+  });
 }
 
 class Search {
   private best: Run | null = null;
-  private bestMask = 0;
   private tried = 0;
+  private skipped = false;
+  private readonly products: number[] = [];
+  private readonly carts: number[] = [];
+  private readonly choice: boolean[];
   private readonly cartStacking: boolean;
 
   constructor(
     private readonly ctx: EvalContext,
     private readonly plans: readonly Plan[],
-    private readonly conflicting: readonly number[],
   ) {
+    plans.forEach((plan, i) => {
+      if (plan.p.exclusiveAtCartLevel) return;
+      (plan.isCart ? this.carts : this.products).push(i);
+    });
+    this.choice = sharingLines(plans, ctx.lines.length);
     this.cartStacking = ctx.input.settings.cartStacking !== false;
   }
 
-  /** The plans allowed when the conflicting plans in `mask` are kept, or null for an impossible mix. */
-  private allowedFor(mask: number): boolean[] | null {
-    const kept = this.conflicting.filter((_, bit) => (mask & (1 << bit)) !== 0);
-    const cartExclusive = kept.filter((i) => this.plans[i]!.p.exclusiveAtCartLevel);
-    if (cartExclusive.length > 1 || (cartExclusive.length === 1 && kept.length > 1)) return null;
-    if (cartExclusive.length === 1) return this.plans.map((_, i) => i === cartExclusive[0]);
-    const dropped = new Set(this.conflicting.filter((i) => !kept.includes(i)));
-    const allowed = this.plans.map((_, i) => !dropped.has(i));
-    if (!this.cartStacking && this.plans.filter((p, i) => allowed[i] && p.isCart).length > 1) return null;
-    return allowed;
+  start(): void {
+    this.visit(new RunState(this.ctx), this.plans.map(() => null), 0);
   }
 
-  consider(mask: number): boolean {
-    if (this.tried >= COMBINATIONS_MAX) return false;
-    const allowed = this.allowedFor(mask);
-    if (allowed === null) return false;
-    this.tried++;
-    const run = runCombination(this.ctx, this.plans, allowed);
-    if (this.best === null || better(run, mask, this.best, this.bestMask)) {
-      this.best = run;
-      this.bestMask = mask;
-      return true;
-    }
-    return false;
+  /** An exclusive-at-cart-level promotion on its own. */
+  alone(index: number): void {
+    const state = new RunState(this.ctx);
+    const outcomes: (Outcome | null)[] = this.plans.map(() => null);
+    outcomes[index] = applyPlan(state, this.plans[index]!);
+    this.consider(outcomes, state);
   }
 
-  /** Start from the conflicting plans in rank order, kept while they fit; then flip one at a time. */
-  hillClimb(): void {
-    let mask = 0;
-    this.conflicting.forEach((_, bit) => {
-      if (this.allowedFor(mask | (1 << bit)) !== null) mask |= 1 << bit;
-    });
-    this.consider(mask);
-    let improved = true;
-    while (improved && this.tried < COMBINATIONS_MAX) {
-      improved = false;
-      for (let bit = 0; bit < this.conflicting.length && this.tried < COMBINATIONS_MAX; bit++) {
-        if (this.consider(this.bestMask ^ (1 << bit))) improved = true;
+  private visit(state: RunState, outcomes: (Outcome | null)[], from: number): void {
+    for (let k = from; k < this.products.length; k++) {
+      const i = this.products[k]!;
+      const plan = this.plans[i]!;
+      if (this.choice[i] && state.couldTake(plan.groups, true)) {
+        if (this.tried + 1 >= COMBINATIONS_MAX) this.skipped = true;
+        else {
+          const before = state.clone();
+          const outcomesBefore = outcomes.slice();
+          outcomes[i] = applyPlan(state, plan);
+          if (outcomes[i]!.discount > 0) {
+            this.visit(state, outcomes, k + 1);
+            [state, outcomes] = [before, outcomesBefore]; // and go on without it
+            continue;
+          }
+          continue; // it took nothing: keeping it and leaving it out are the same
+        }
       }
+      outcomes[i] = applyPlan(state, plan);
+    }
+    this.cartPhase(state, outcomes);
+  }
+
+  private cartPhase(state: RunState, outcomes: (Outcome | null)[]): void {
+    if (this.cartStacking || this.carts.length <= 1) {
+      for (const i of this.carts) outcomes[i] = applyPlan(state, this.plans[i]!);
+      return this.consider(outcomes, state);
+    }
+    this.consider(outcomes, state.clone());
+    for (const i of this.carts) {
+      const withCart = state.clone();
+      const option = outcomes.slice();
+      option[i] = applyPlan(withCart, this.plans[i]!);
+      this.consider(option, withCart);
     }
   }
 
-  result(exhaustive: boolean): Choice {
-    if (this.best === null) throw new Error("stacking search priced no combination");
-    return { best: this.best, conflicting: this.conflicting, combinationsTried: this.tried, exhaustive };
+  private consider(outcomes: readonly (Outcome | null)[], state: RunState): void {
+    this.tried++;
+    let total = 0;
+    let appliedCount = 0;
+    for (const o of outcomes) {
+      if (o === null || o.discount === 0) continue;
+      total += o.discount;
+      appliedCount++;
+    }
+    const best = this.best;
+    // More discount wins; then fewer promotions; then the one found first (higher priorities kept).
+    if (best === null || total > best.total || (total === best.total && appliedCount < best.appliedCount)) {
+      this.best = { state, outcomes: outcomes.slice(), total, appliedCount };
+    }
   }
-}
 
-/** More discount wins; then fewer promotions; then the lower mask (keeps higher-ranked plans' bits stable). */
-function better(a: Run, aMask: number, b: Run, bMask: number): boolean {
-  if (a.total !== b.total) return a.total > b.total;
-  if (a.allowedCount !== b.allowedCount) return a.allowedCount < b.allowedCount;
-  return aMask < bMask;
+  result(): Choice {
+    if (this.best === null) throw new Error("stacking search priced no combination");
+    return { best: this.best, combinationsTried: this.tried, exhaustive: !this.skipped };
+  }
 }

@@ -16,14 +16,17 @@ export interface Segment {
   held: number;
 }
 
+/** Units of one segment set aside by a benefit, and (once valued) what they lose between them. */
 export interface Pick {
   readonly line: number;
   readonly segment: Segment;
   readonly units: number;
+  amount: number;
 }
 
-export interface Part extends Pick {
-  amount: number;
+/** Where a benefit's walk over its ordered lines stands: lines before it have nothing left for it. */
+export interface Cursor {
+  position: number;
 }
 
 /** One promotion's share of one line, as it ends up on the receipt. */
@@ -56,19 +59,24 @@ export class RunState {
    * Exclusive benefits take only units no product discount touched; nobody takes units held
    * exclusively by another promotion or with nothing left to pay.
    */
-  pickBenefit(lines: readonly number[], wanted: number, exclusive: boolean, into: Pick[]): number {
+  pickBenefit(lines: readonly number[], wanted: number, exclusive: boolean, into: Pick[], cursor: Cursor): number {
     let taken = 0;
-    for (const line of lines) {
-      if (taken >= wanted) break;
+    for (let i = cursor.position; i < lines.length && taken < wanted; i++) {
+      const line = lines[i]!;
+      let left = 0;
       for (const segment of this.orderedSegments(line)) {
         if (segment.owner >= 0 || segment.remaining <= 0 || (exclusive && segment.touched)) continue;
-        const units = Math.min(segment.count - segment.held, wanted - taken);
-        if (units <= 0) continue;
-        segment.held += units;
-        into.push({ line, segment, units });
-        taken += units;
-        if (taken >= wanted) break;
+        const free = segment.count - segment.held;
+        const units = Math.min(free, wanted - taken);
+        if (units > 0) {
+          segment.held += units;
+          into.push({ line, segment, units, amount: 0 });
+          taken += units;
+        }
+        left += free - Math.max(units, 0);
       }
+      // A line with nothing left for this benefit stays so while it is applied: skip it next time.
+      if (left === 0 && i === cursor.position) cursor.position++;
     }
     return taken;
   }
@@ -94,30 +102,53 @@ export class RunState {
         if (free <= 0 || (!byUnits && price === 0)) continue;
         const units = Math.min(free, byUnits ? goal - have : Math.ceil((goal - have) / price));
         segment.held += units;
-        into.push({ line, segment, units });
+        into.push({ line, segment, units, amount: 0 });
         have += byUnits ? units : units * price;
       }
     }
     return have >= goal ? { ok: true, missing: 0 } : { ok: false, missing: goal - have };
   }
 
+  /** A copy to branch from: the search prices "with" on one and "without" on the other. */
+  clone(): RunState {
+    const copy = Object.create(RunState.prototype) as RunState;
+    Object.assign(copy, {
+      ctx: this.ctx,
+      segments: this.segments.map((list) => list.map((s) => ({ ...s }))),
+      cartDiscount: this.cartDiscount.slice(),
+      shares: this.shares.slice(),
+    });
+    return copy;
+  }
+
+  /** Whether a benefit could still take a unit of these lines (exclusive: a unit nobody discounted). */
+  couldTake(groups: readonly (readonly number[])[], exclusive: boolean): boolean {
+    for (const lines of groups) {
+      for (const line of lines) {
+        for (const s of this.segments[line]!) {
+          if (s.owner < 0 && s.remaining > 0 && s.count > s.held && !(exclusive && s.touched)) return true;
+        }
+      }
+    }
+    return false;
+  }
+
   release(picks: readonly Pick[]): void {
     for (const p of picks) p.segment.held -= p.units;
   }
 
-  /** Applies a promotion's parts: each part's units lose `amount` between them (never below zero). */
-  commit(promotion: number, exclusive: boolean, parts: readonly Part[]): void {
+  /** Applies a promotion's valued picks: each pick's units lose its amount between them (never below zero). */
+  commit(promotion: number, exclusive: boolean, parts: readonly Pick[]): void {
     for (const part of parts) part.segment.held = 0;
+    // Units that lose nothing are left as they were: an exclusive promotion does not lock what it does not discount.
     for (const part of parts) {
-      if (part.units === 0) continue;
+      if (part.units === 0 || part.amount === 0) continue;
       this.split(part, promotion, exclusive);
-      if (part.amount > 0 || exclusive) {
-        this.shares.push({ promotion, line: part.line, amount: part.amount, units: part.units });
-      }
+      this.shares.push({ promotion, line: part.line, amount: part.amount, units: part.units });
     }
   }
 
-  private split(part: Part, promotion: number, exclusive: boolean): void {
+  private split(part: Pick, promotion: number, exclusive: boolean): void {
     const { segment, units, amount } = part;
     const base = Math.floor(amount / units);
     const extra = amount - base * units;
@@ -142,7 +173,20 @@ export class RunState {
   /** A line's segments in the order benefits take them: untouched first, then most left to pay. */
   private orderedSegments(line: number): readonly Segment[] {
     const list = this.segments[line]!;
-    if (list.length === 1) return list;
-    return [...list].sort((a, b) => Number(a.touched) - Number(b.touched) || b.remaining - a.remaining);
+    for (let i = 1; i < list.length; i++) {
+      // Insertion sort: a line holds a handful of segments, nearly always already in order.
+      const segment = list[i]!;
+      let j = i - 1;
+      while (j >= 0 && takenBefore(segment, list[j]!)) {
+        list[j + 1] = list[j]!;
+        j--;
+      }
+      list[j + 1] = segment;
+    }
+    return list;
   }
+}
+
+function takenBefore(a: Segment, b: Segment): boolean {
+  return a.touched !== b.touched ? !a.touched : a.remaining > b.remaining;
 }
