@@ -60,9 +60,20 @@ export function allocate(total: number, weights: readonly number[]): number[] {
     given += share;
   }
   let left = total - given;
-  if (left > 0) {
+  if (left > 0 && weights.length > 32) {
     const order = remainders.map((_, i) => i).sort((a, b) => remainders[b]! - remainders[a]! || a - b);
-    for (let k = 0; left > 0; k++, left--) parts[order[k % order.length]!]! += 1;
+    for (let k = 0; k < left; k++) parts[order[k]!]! += 1;
+    return parts;
+  }
+  // Fewer units are left over than there are parts: hand them out one by one to the largest
+  // remainders (ties: the lower index), taking each remainder out once it has had its unit.
+  for (; left > 0; left--) {
+    let best = -1;
+    for (let i = 0; i < remainders.length; i++) {
+      if (remainders[i]! >= 0 && (best < 0 || remainders[i]! > remainders[best]!)) best = i;
+    }
+    parts[best]! += 1;
+    remainders[best] = -1;
   }
   return parts;
 }

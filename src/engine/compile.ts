@@ -10,7 +10,7 @@ import type {
   Promotion,
 } from "../domain/promotion.js";
 import { limitRuleKey } from "../domain/promotion.js";
-import { compileScope, scopeSignature, type CompiledScope } from "./scope.js";
+import { compileScope, ProductIndex, scopeSignature, type CompiledScope } from "./scope.js";
 
 export interface LedgerRule {
   readonly key: string;
@@ -71,8 +71,8 @@ export interface CompiledPromotion {
 export interface PromotionIndex {
   readonly promotions: readonly CompiledPromotion[];
   readonly scopes: readonly CompiledScope[];
-  /** Include key → ids of the scopes that include it. */
-  readonly scopesByKey: ReadonlyMap<string, readonly number[]>;
+  /** Catalog fact → ids of the scopes that include it. */
+  readonly scopesByFact: ProductIndex<number>;
   readonly universalScopeIds: readonly number[];
   /** Scope id → indexes of the promotions that read it. */
   readonly promotionsByScope: readonly (readonly number[])[];
@@ -101,18 +101,12 @@ export function compilePromotions(definitions: readonly Promotion[]): PromotionI
     for (const id of p.scopeIds) promotionsByScope[id]!.push(p.index);
     if (keyed.length === 0 || keyed.length < p.scopeIds.length) alwaysLooked.push(p.index);
   }
-  const scopesByKey = new Map<string, number[]>();
-  for (const scope of builder.scopes) {
-    for (const key of scope.includeKeys) {
-      const list = scopesByKey.get(key);
-      if (list) list.push(scope.id);
-      else scopesByKey.set(key, [scope.id]);
-    }
-  }
+  const scopesByFact = new ProductIndex<number>();
+  for (const scope of builder.scopes) for (const selector of scope.include) scopesByFact.add(selector, scope.id);
   return {
     promotions,
     scopes: builder.scopes,
-    scopesByKey,
+    scopesByFact,
     universalScopeIds: builder.scopes.filter((s) => s.universal).map((s) => s.id),
     promotionsByScope,
     alwaysLooked,

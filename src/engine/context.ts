@@ -3,7 +3,7 @@
 // context turned into lookups.
 import type { BasketLine, CustomerContext, Tender, WalletEntry } from "../domain/basket.js";
 import type { PromotionIndex } from "./compile.js";
-import { isExcluded, lineKeys } from "./scope.js";
+import { isExcluded } from "./scope.js";
 import { LocalClock } from "./schedule.js";
 import type { EvaluationInput } from "./types.js";
 
@@ -13,7 +13,6 @@ export interface Line {
   readonly inputIndex: number;
   readonly price: number;
   readonly quantity: number;
-  readonly keys: readonly string[];
 }
 
 export interface ScopeMatch {
@@ -47,7 +46,7 @@ export class EvalContext {
   ) {
     const basket = input.basket;
     this.lines = basket.lines
-      .map((def, inputIndex) => ({ def, inputIndex, price: def.unitPriceMinor, quantity: def.quantity, keys: lineKeys(def) }))
+      .map((def, inputIndex) => ({ def, inputIndex, price: def.unitPriceMinor, quantity: def.quantity }))
       .sort((a, b) => (a.def.id < b.def.id ? -1 : a.def.id > b.def.id ? 1 : 0));
     let gross = 0;
     let units = 0;
@@ -112,16 +111,15 @@ export class EvalContext {
     return a - b;
   }
 
-  /** Finds every scope each line falls in, by index lookup of the line's keys. */
+  /** Finds every scope each line falls in, by looking the line's catalog facts up in the index. */
   private matchScopes(): void {
-    const { scopesByKey, scopes, universalScopeIds } = this.index;
+    const { scopesByFact, scopes, universalScopeIds } = this.index;
+    const lists: (readonly number[])[] = [];
     for (let i = 0; i < this.lines.length; i++) {
       const line = this.lines[i]!;
-      for (const key of line.keys) {
-        const ids = scopesByKey.get(key);
-        if (ids) for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.keys));
-      }
-      for (const id of universalScopeIds) this.addLine(id, i, line, isExcluded(scopes[id]!, line.keys));
+      scopesByFact.listsFor(line.def, lists);
+      for (const ids of lists) for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
+      for (const id of universalScopeIds) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
     }
   }
 

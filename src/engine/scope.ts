@@ -1,23 +1,80 @@
-// Product scopes, compiled. A scope's include selectors become index keys (so a basket finds the scopes
-// its lines touch by lookup, never by scanning promotions); its exclude selectors become sets checked
-// only on the lines that were found.
+// Product scopes, compiled. A scope's include selectors are filed in an index by catalog fact (so a
+// basket finds the scopes its lines touch by lookup, never by scanning promotions); its exclude
+// selectors become a small index checked only on the lines that were found.
 import type { BasketLine } from "../domain/basket.js";
 import type { ProductScope, Selector } from "../domain/promotion.js";
 
 const SEP = "\u0001";
 
-export const skuKey = (sku: string): string => `s${SEP}${sku}`;
+const skuKey = (sku: string): string => `s${SEP}${sku}`;
 const categoryKey = (category: string): string => `c${SEP}${category}`;
 const brandKey = (brand: string): string => `b${SEP}${brand}`;
 const attributeKey = (name: string, value: string): string => `a${SEP}${name}${SEP}${value}`;
 
-/** The index keys of one basket line: its SKU, categories, brand and attribute values. */
-export function lineKeys(line: BasketLine): string[] {
-  const keys = [skuKey(line.sku)];
-  if (line.categories) for (const c of line.categories) keys.push(categoryKey(c));
-  if (line.brand !== undefined) keys.push(brandKey(line.brand));
-  if (line.attributes) for (const [name, value] of Object.entries(line.attributes)) keys.push(attributeKey(name, value));
-  return keys;
+/**
+ * Values filed under catalog facts: SKU, category, brand, attribute name and value. Lookups use the
+ * basket line's own strings, so matching a line builds no key and hashes nothing new.
+ */
+export class ProductIndex<T> {
+  readonly skus = new Map<string, T[]>();
+  readonly categories = new Map<string, T[]>();
+  readonly brands = new Map<string, T[]>();
+  readonly attributes = new Map<string, Map<string, T[]>>();
+
+  add(selector: Selector, value: T): void {
+    switch (selector.kind) {
+      case "skus":
+        return selector.skus.forEach((sku) => file(this.skus, sku, value));
+      case "categories":
+        return selector.categories.forEach((category) => file(this.categories, category, value));
+      case "brands":
+        return selector.brands.forEach((brand) => file(this.brands, brand, value));
+      case "attribute": {
+        let values = this.attributes.get(selector.name);
+        if (!values) this.attributes.set(selector.name, (values = new Map()));
+        for (const v of selector.values) file(values, v, value);
+        return;
+      }
+      default:
+        return assertNever(selector);
+    }
+  }
+
+  /** Every list a line's facts are filed under (a value may appear in several). */
+  listsFor(line: BasketLine, into: (readonly T[])[]): void {
+    into.length = 0;
+    const bySku = this.skus.get(line.sku);
+    if (bySku) into.push(bySku);
+    if (line.categories && this.categories.size > 0) {
+      for (const c of line.categories) {
+        const list = this.categories.get(c);
+        if (list) into.push(list);
+      }
+    }
+    if (line.brand !== undefined && this.brands.size > 0) {
+      const list = this.brands.get(line.brand);
+      if (list) into.push(list);
+    }
+    if (line.attributes && this.attributes.size > 0) {
+      for (const name in line.attributes) {
+        const list = this.attributes.get(name)?.get(line.attributes[name]!);
+        if (list) into.push(list);
+      }
+    }
+  }
+
+  /** Whether any of the line's facts is filed here. */
+  holds(line: BasketLine): boolean {
+    const lists: (readonly T[])[] = [];
+    this.listsFor(line, lists);
+    return lists.length > 0;
+  }
+}
+
+function file<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else if (list[list.length - 1] !== value) list.push(value);
 }
 
 export function selectorKeys(selector: Selector): string[] {
@@ -39,27 +96,23 @@ export interface CompiledScope {
   readonly id: number;
   /** No include selector: the scope holds every item (minus excludes). */
   readonly universal: boolean;
-  readonly includeKeys: readonly string[];
-  /** Keys of the exclude selectors; null when there are none (the common case). */
-  readonly excludeKeys: ReadonlySet<string> | null;
+  readonly include: readonly Selector[];
+  /** The exclude selectors as an index; null when there are none (the common case). */
+  readonly exclude: ProductIndex<true> | null;
 }
 
 export function compileScope(id: number, scope: ProductScope): CompiledScope {
-  const includeKeys = [...new Set(scope.include.flatMap(selectorKeys))];
   const exclude = scope.exclude ?? [];
-  return {
-    id,
-    universal: scope.include.length === 0,
-    includeKeys,
-    excludeKeys: exclude.length === 0 ? null : new Set(exclude.flatMap(selectorKeys)),
-  };
+  let excludeIndex: ProductIndex<true> | null = null;
+  if (exclude.length > 0) {
+    excludeIndex = new ProductIndex<true>();
+    for (const selector of exclude) excludeIndex.add(selector, true);
+  }
+  return { id, universal: scope.include.length === 0, include: scope.include, exclude: excludeIndex };
 }
 
-export function isExcluded(scope: CompiledScope, keys: readonly string[]): boolean {
-  const excluded = scope.excludeKeys;
-  if (excluded === null) return false;
-  for (const key of keys) if (excluded.has(key)) return true;
-  return false;
+export function isExcluded(scope: CompiledScope, line: BasketLine): boolean {
+  return scope.exclude !== null && scope.exclude.holds(line);
 }
 
 /** Canonical text of a scope, so equal scopes across promotions compile once. */
