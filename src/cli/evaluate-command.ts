@@ -61,24 +61,31 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 /** A promotions file is an array of promotions, or { settings, promotions }. */
-async function loadPromotions(path: string): Promise<{ promotions: Promotion[]; settings: WorkspaceSettings }> {
+async function loadPromotions(
+  path: string,
+): Promise<{ promotions: Promotion[]; settings: WorkspaceSettings }> {
   const data = await readJson(path);
   const wrapped = !Array.isArray(data) && typeof data === "object" && data !== null;
   const list = wrapped ? (data as { promotions?: unknown }).promotions : data;
-  if (!Array.isArray(list)) throw new InputError(`${path} must hold an array of promotions or { "promotions": [...] }`);
+  if (!Array.isArray(list))
+    throw new InputError(`${path} must hold an array of promotions or { "promotions": [...] }`);
   const issues: Issue[] = [];
   const promotions: Promotion[] = [];
   const ids = new Set<string>();
   list.forEach((item, i) => {
     const checked = validatePromotion(item);
-    if (!checked.ok) issues.push(...checked.issues.map((issue) => ({ ...issue, path: `/promotions/${i}${issue.path}` })));
-    else if (ids.has(checked.value.id)) issues.push({ code: "duplicate_id", path: `/promotions/${i}/id`, message: "is used twice" });
+    if (!checked.ok)
+      issues.push(...checked.issues.map((issue) => ({ ...issue, path: `/promotions/${i}${issue.path}` })));
+    else if (ids.has(checked.value.id))
+      issues.push({ code: "duplicate_id", path: `/promotions/${i}/id`, message: "is used twice" });
     else {
       ids.add(checked.value.id);
       promotions.push(checked.value);
     }
   });
-  const settings = wrapped ? settingsFrom((data as { settings?: unknown }).settings, `${path}: /settings`) : undefined;
+  const settings = wrapped
+    ? settingsFrom((data as { settings?: unknown }).settings, `${path}: /settings`)
+    : undefined;
   if (issues.length > 0) throw new InputError(`${path} has invalid promotions`, issues);
   return { promotions, settings: settings ?? DEFAULT_SETTINGS };
 }
@@ -95,7 +102,10 @@ async function loadBasket(
     if (ids.has(line.id)) throw new InputError(`${path}: line id "${line.id}" is used twice`);
     ids.add(line.id);
   }
-  const customer = wrapped && data.customer !== undefined ? expect<CustomerContext>(CustomerContextSchema, data.customer, `${path}: /customer`) : undefined;
+  const customer =
+    wrapped && data.customer !== undefined
+      ? expect<CustomerContext>(CustomerContextSchema, data.customer, `${path}: /customer`)
+      : undefined;
   const settings = wrapped ? settingsFrom(data.settings, `${path}: /settings`) : undefined;
   return { basket, ...(customer ? { customer } : {}), ...(settings ? { settings } : {}) };
 }
@@ -123,22 +133,48 @@ export function renderReceipt(result: Evaluation): string {
   });
   for (const line of result.lines) {
     const discounts = line.discounts.map((d) => `-${money(d.amountMinor)} ${d.promotionId}`).join("\n");
-    lines.push([line.lineId, line.sku, line.quantity, money(line.unitPriceMinor), money(line.grossMinor), discounts, money(line.netMinor)]);
+    lines.push([
+      line.lineId,
+      line.sku,
+      line.quantity,
+      money(line.unitPriceMinor),
+      money(line.grossMinor),
+      discounts,
+      money(line.netMinor),
+    ]);
   }
   const { grossMinor, discountMinor, netMinor } = result.totals;
-  lines.push([{ colSpan: 4, content: `TOTAL ${result.currency}` }, money(grossMinor), `-${money(discountMinor)}`, money(netMinor)]);
+  lines.push([
+    { colSpan: 4, content: `TOTAL ${result.currency}` },
+    money(grossMinor),
+    `-${money(discountMinor)}`,
+    money(netMinor),
+  ]);
   const out = [lines.toString()];
   if (result.applied.length > 0) {
     const applied = new Table({ head: ["applied", "discount", "times", "units", "consumes"] });
     for (const a of result.applied) {
-      const consumes = a.consumption.map((c) => `${c.rule} +${c.amount}`).join("\n") + (a.cappedBy ? `\ncapped by ${a.cappedBy}` : "");
-      applied.push([`${a.promotionId}\n${a.name}`, money(a.discountMinor), a.instances, a.units, consumes.trim()]);
+      const consumes =
+        a.consumption.map((c) => `${c.rule} +${c.amount}`).join("\n") +
+        (a.cappedBy ? `\ncapped by ${a.cappedBy}` : "");
+      applied.push([
+        `${a.promotionId}\n${a.name}`,
+        money(a.discountMinor),
+        a.instances,
+        a.units,
+        consumes.trim(),
+      ]);
     }
     out.push(applied.toString());
   }
   if (result.rejected.length > 0) {
-    const rejected = new Table({ head: ["not applied", "reason", "why"], colWidths: [34, 24, 60], wordWrap: true });
-    for (const r of result.rejected) rejected.push([`${r.promotionId}\n${r.name}`, r.code, r.message + (r.by ? ` (${r.by})` : "")]);
+    const rejected = new Table({
+      head: ["not applied", "reason", "why"],
+      colWidths: [34, 24, 60],
+      wordWrap: true,
+    });
+    for (const r of result.rejected)
+      rejected.push([`${r.promotionId}\n${r.name}`, r.code, r.message + (r.by ? ` (${r.by})` : "")]);
     out.push(rejected.toString());
   }
   return out.join("\n");

@@ -29,8 +29,18 @@ program
     if (!options.json) {
       console.log(`Till demo: examples/basket.json priced against examples/promotions.json at ${at}\n`);
     }
-    console.log(await runEvaluate({ promotions: examples("promotions.json"), basket: examples("basket.json"), at, ...options }));
-    if (!options.json) console.log("\nTry: till evaluate --promotions examples/promotions.json --basket examples/basket.json --json");
+    console.log(
+      await runEvaluate({
+        promotions: examples("promotions.json"),
+        basket: examples("basket.json"),
+        at,
+        ...options,
+      }),
+    );
+    if (!options.json)
+      console.log(
+        "\nTry: till evaluate --promotions examples/promotions.json --basket examples/basket.json --json",
+      );
   });
 
 try {

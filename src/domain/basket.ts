@@ -94,7 +94,9 @@ export const CustomerContextSchema = Type.Object(
     codes: Type.Optional(Type.Array(Type.Object({ promotionId: Id, code: Id }, closed), { maxItems: 20 })),
     /** Seed 002: the products the customer chose per personalized promotion. */
     productChoices: Type.Optional(
-      Type.Array(Type.Object({ promotionId: Id, skus: Type.Array(Id, { maxItems: 1_000 }) }, closed), { maxItems: 1_000 }),
+      Type.Array(Type.Object({ promotionId: Id, skus: Type.Array(Id, { maxItems: 1_000 }) }, closed), {
+        maxItems: 1_000,
+      }),
     ),
     /** Remaining capacity per promotion and rule; a rule with no entry here is unused (full). */
     capacity: Type.Optional(Type.Array(CapacitySchema, { maxItems: 100_000 })),

@@ -9,7 +9,10 @@ describe("checkSchema", () => {
   it("reports a bad field inside the matching union variant", () => {
     const result = checkSchema(BenefitSchema, { kind: "cart", value: { kind: "percentage", bps: 10_001 } });
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.issues).toEqual([{ code: "too_big", path: "/value/bps", message: "must be at most 10000" }]);
+    if (!result.ok)
+      expect(result.issues).toEqual([
+        { code: "too_big", path: "/value/bps", message: "must be at most 10000" },
+      ]);
   });
 
   it("names the allowed kinds for an unknown kind", () => {
@@ -39,17 +42,30 @@ describe("checkSchema", () => {
     const result = checkSchema(BasketSchema, { lines: [{ id: 7 }] });
     const found = !result.ok ? result.issues.map((i) => `${i.code} ${i.path}`) : [];
     expect(found).toEqual(
-      expect.arrayContaining(["invalid_type /lines/0/id", "required /lines/0/sku", "required /lines/0/quantity"]),
+      expect.arrayContaining([
+        "invalid_type /lines/0/id",
+        "required /lines/0/sku",
+        "required /lines/0/quantity",
+      ]),
     );
   });
 
   it("refuses oversized lists without walking them", () => {
-    const lines = Array.from({ length: 1001 }, (_, i) => ({ id: String(i), sku: "A", quantity: 1, unitPriceMinor: 1 }));
+    const lines = Array.from({ length: 1001 }, (_, i) => ({
+      id: String(i),
+      sku: "A",
+      quantity: 1,
+      unitPriceMinor: 1,
+    }));
     const result = checkSchema(BasketSchema, { lines });
-    expect(!result.ok && result.issues).toEqual([{ code: "too_many", path: "/lines", message: "must hold at most 1000 items" }]);
+    expect(!result.ok && result.issues).toEqual([
+      { code: "too_many", path: "/lines", message: "must hold at most 1000 items" },
+    ]);
   });
 
   it("accepts a valid value", () => {
-    expect(checkSchema(BasketSchema, { lines: [{ id: "1", sku: "A", quantity: 2, unitPriceMinor: 100 }] }).ok).toBe(true);
+    expect(
+      checkSchema(BasketSchema, { lines: [{ id: "1", sku: "A", quantity: 2, unitPriceMinor: 100 }] }).ok,
+    ).toBe(true);
   });
 });

@@ -10,7 +10,8 @@ export interface Issue {
   readonly message: string;
 }
 
-export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly Issue[] };
+export type Checked<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly Issue[] };
 
 interface Schema {
   type?: string;
@@ -69,7 +70,8 @@ function walk(schema: Schema, value: unknown, path: string, issues: Issue[], dep
     case "number":
       return walkNumber(schema, value, path, issues);
     case "boolean":
-      if (typeof value !== "boolean") add(issues, "invalid_type", path, `must be a boolean, got ${describe(value)}`);
+      if (typeof value !== "boolean")
+        add(issues, "invalid_type", path, `must be a boolean, got ${describe(value)}`);
       return;
     default:
       throw new Error(`checkSchema: unsupported schema at ${path}: ${JSON.stringify(schema).slice(0, 80)}`);
@@ -80,7 +82,12 @@ function walkUnion(variants: Schema[], value: unknown, path: string, issues: Iss
   const literals = variants.filter((v) => v.const !== undefined).map((v) => v.const);
   if (literals.length === variants.length) {
     if (!literals.includes(value)) {
-      add(issues, "invalid_value", path, `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`);
+      add(
+        issues,
+        "invalid_value",
+        path,
+        `must be one of ${literals.map((l) => JSON.stringify(l)).join(", ")}`,
+      );
     }
     return;
   }
@@ -93,7 +100,12 @@ function walkUnion(variants: Schema[], value: unknown, path: string, issues: Iss
     const match = tagged.find((v) => v.properties!.kind!.const === kind);
     if (!match) {
       const kinds = tagged.map((v) => JSON.stringify(v.properties!.kind!.const)).join(", ");
-      return add(issues, kind === undefined ? "required" : "invalid_kind", `${path}/kind`, `must be one of ${kinds}`);
+      return add(
+        issues,
+        kind === undefined ? "required" : "invalid_kind",
+        `${path}/kind`,
+        `must be one of ${kinds}`,
+      );
     }
     return walk(match, value, path, issues, depth + 1);
   }
@@ -132,20 +144,28 @@ function walkObject(schema: Schema, value: unknown, path: string, issues: Issue[
 }
 
 function walkArray(schema: Schema, value: unknown, path: string, issues: Issue[], depth: number): void {
-  if (!Array.isArray(value)) return add(issues, "invalid_type", path, `must be an array, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    return add(issues, "invalid_type", path, `must be an array, got ${describe(value)}`);
   if (schema.minItems !== undefined && value.length < schema.minItems) {
     add(issues, "too_few", path, `must hold at least ${schema.minItems} item(s)`);
   }
   if (schema.maxItems !== undefined && value.length > schema.maxItems) {
     return add(issues, "too_many", path, `must hold at most ${schema.maxItems} items`);
   }
-  if (schema.items) for (let i = 0; i < value.length; i++) walk(schema.items, value[i], `${path}/${i}`, issues, depth + 1);
+  if (schema.items)
+    for (let i = 0; i < value.length; i++) walk(schema.items, value[i], `${path}/${i}`, issues, depth + 1);
 }
 
 function walkString(schema: Schema, value: unknown, path: string, issues: Issue[]): void {
-  if (typeof value !== "string") return add(issues, "invalid_type", path, `must be a string, got ${describe(value)}`);
+  if (typeof value !== "string")
+    return add(issues, "invalid_type", path, `must be a string, got ${describe(value)}`);
   if (schema.minLength !== undefined && value.length < schema.minLength) {
-    add(issues, "too_short", path, schema.minLength === 1 ? "must not be empty" : `must be at least ${schema.minLength} characters`);
+    add(
+      issues,
+      "too_short",
+      path,
+      schema.minLength === 1 ? "must not be empty" : `must be at least ${schema.minLength} characters`,
+    );
   }
   if (schema.maxLength !== undefined && value.length > schema.maxLength) {
     add(issues, "too_long", path, `must be at most ${schema.maxLength} characters`);
@@ -156,7 +176,12 @@ function walkString(schema: Schema, value: unknown, path: string, issues: Issue[
     if (!re.test(value)) add(issues, "invalid_format", path, `must match ${schema.pattern}`);
   }
   if (schema.format === "date-time" && !isInstant(value)) {
-    add(issues, "invalid_format", path, "must be an ISO 8601 date-time with an offset, e.g. 2026-05-01T09:00:00Z");
+    add(
+      issues,
+      "invalid_format",
+      path,
+      "must be an ISO 8601 date-time with an offset, e.g. 2026-05-01T09:00:00Z",
+    );
   }
 }
 
@@ -167,8 +192,10 @@ function walkNumber(schema: Schema, value: unknown, path: string, issues: Issue[
   if (schema.type === "integer" && !Number.isInteger(value)) {
     return add(issues, "not_integer", path, "must be a whole number");
   }
-  if (schema.minimum !== undefined && value < schema.minimum) add(issues, "too_small", path, `must be at least ${schema.minimum}`);
-  if (schema.maximum !== undefined && value > schema.maximum) add(issues, "too_big", path, `must be at most ${schema.maximum}`);
+  if (schema.minimum !== undefined && value < schema.minimum)
+    add(issues, "too_small", path, `must be at least ${schema.minimum}`);
+  if (schema.maximum !== undefined && value > schema.maximum)
+    add(issues, "too_big", path, `must be at most ${schema.maximum}`);
 }
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;

@@ -36,14 +36,26 @@ describe("allocate", () => {
     expect(allocate(10, [3, 7])).toEqual([3, 7]);
     expect(allocate(0, [5, 5])).toEqual([0, 0]);
     // Past 32 parts the remainders are sorted instead of selected: same rule.
-    expect(allocate(40, Array.from({ length: 40 }, () => 3))).toEqual(Array.from({ length: 40 }, () => 1));
-    expect(allocate(41, Array.from({ length: 40 }, () => 1)).slice(0, 2)).toEqual([2, 1]);
+    expect(
+      allocate(
+        40,
+        Array.from({ length: 40 }, () => 3),
+      ),
+    ).toEqual(Array.from({ length: 40 }, () => 1));
+    expect(
+      allocate(
+        41,
+        Array.from({ length: 40 }, () => 1),
+      ).slice(0, 2),
+    ).toEqual([2, 1]);
   });
 
   it("parts sum exactly to the total and never exceed their weight", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 80 }).filter((w) => w.some((x) => x > 0)),
+        fc
+          .array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 80 })
+          .filter((w) => w.some((x) => x > 0)),
         fc.double({ min: 0, max: 1, noNaN: true }),
         (weights, fraction) => {
           const sum = weights.reduce((a, b) => a + b, 0);

@@ -23,7 +23,8 @@ export type RoundingMode = "half_even" | "half_up" | "down";
  * `half_even` (banker's rounding) is Till's default because it is unbiased over many lines.
  */
 export function divRound(numerator: number, denominator: number, mode: RoundingMode): number {
-  if (denominator <= 0 || numerator < 0) throw new Error("divRound takes a non-negative numerator and a positive denominator");
+  if (denominator <= 0 || numerator < 0)
+    throw new Error("divRound takes a non-negative numerator and a positive denominator");
   const quotient = Math.floor(numerator / denominator);
   const remainder = numerator - quotient * denominator;
   if (mode === "down" || remainder === 0) return quotient;
@@ -80,8 +81,29 @@ export function allocate(total: number, weights: readonly number[]): number[] {
 
 /** Minor-unit exponent per ISO 4217 code, for the few currencies that are not two-decimal. */
 const MINOR_DIGITS: Readonly<Record<string, number>> = {
-  BHD: 3, BIF: 0, CLP: 0, DJF: 0, GNF: 0, IQD: 3, ISK: 0, JOD: 3, JPY: 0, KMF: 0, KRW: 0, KWD: 3,
-  LYD: 3, OMR: 3, PYG: 0, RWF: 0, TND: 3, UGX: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  IQD: 3,
+  ISK: 0,
+  JOD: 3,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  PYG: 0,
+  RWF: 0,
+  TND: 3,
+  UGX: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
 };
 
 export function minorDigits(currency: string): number {

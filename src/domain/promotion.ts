@@ -23,7 +23,11 @@ export const PromotionTypeSchema = Type.Union([
 ]);
 export type PromotionType = Static<typeof PromotionTypeSchema>;
 
-export const ChannelSchema = Type.Union([Type.Literal("pos"), Type.Literal("online"), Type.Literal("mobile")]);
+export const ChannelSchema = Type.Union([
+  Type.Literal("pos"),
+  Type.Literal("online"),
+  Type.Literal("mobile"),
+]);
 export type Channel = Static<typeof ChannelSchema>;
 
 // ---- Product scope: which catalog items a condition counts or a benefit targets.
@@ -83,7 +87,12 @@ export const ConditionSchema = Type.Union([
   ),
   /** Gross value of the lines in scope. */
   Type.Object(
-    { kind: Type.Literal("line_amount"), scope: ProductScopeSchema, op: ComparatorSchema, amountMinor: Amount },
+    {
+      kind: Type.Literal("line_amount"),
+      scope: ProductScopeSchema,
+      op: ComparatorSchema,
+      amountMinor: Amount,
+    },
     closed,
   ),
   /** Units of the lines in scope. */
@@ -106,14 +115,20 @@ export const ConditionSchema = Type.Union([
     closed,
   ),
   /** A gift voucher with this code is applied to the cart. Stands alone. */
-  Type.Object({ kind: Type.Literal("gift_voucher"), code: Type.String({ minLength: 1, maxLength: 100 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("gift_voucher"), code: Type.String({ minLength: 1, maxLength: 100 }) },
+    closed,
+  ),
 ]);
 export type Condition = Static<typeof ConditionSchema>;
 export type ConditionKind = Condition["kind"];
 
 // ---- Benefits (seed 004 step 4, seed 000 exact price, seed 002 product sets).
 const Percentage = Type.Object(
-  { kind: Type.Literal("percentage"), bps: Type.Integer({ minimum: 1, maximum: 10_000, description: "basis points: 1000 = 10 %" }) },
+  {
+    kind: Type.Literal("percentage"),
+    bps: Type.Integer({ minimum: 1, maximum: 10_000, description: "basis points: 1000 = 10 %" }),
+  },
   closed,
 );
 const FixedAmount = Type.Object({ kind: Type.Literal("fixed_amount"), amountMinor: PositiveAmount }, closed);
@@ -180,11 +195,20 @@ export const ProductTargetSchema = Type.Union([
   /** "Over and above", single SKU. Units that triggered a condition are never the benefit's units. */
   Type.Object({ kind: Type.Literal("sku"), sku: Id, quantity: QuantityModeSchema }, closed),
   /** "Over and above", brand / category / attribute selector. */
-  Type.Object({ kind: Type.Literal("selector"), scope: ProductScopeSchema, quantity: QuantityModeSchema }, closed),
+  Type.Object(
+    { kind: Type.Literal("selector"), scope: ProductScopeSchema, quantity: QuantityModeSchema },
+    closed,
+  ),
   /** "Over and above", multiple SKUs: all blocks must be present, each with its quantity. */
-  Type.Object({ kind: Type.Literal("combo"), blocks: Type.Array(ComboBlockSchema, { minItems: 2, maxItems: 10 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("combo"), blocks: Type.Array(ComboBlockSchema, { minItems: 2, maxItems: 10 }) },
+    closed,
+  ),
   /** Seed 002 product sets, one of which may be the customer's personal list. */
-  Type.Object({ kind: Type.Literal("product_sets"), sets: Type.Array(ProductSetSchema, { minItems: 1, maxItems: 10 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("product_sets"), sets: Type.Array(ProductSetSchema, { minItems: 1, maxItems: 10 }) },
+    closed,
+  ),
 ]);
 export type ProductTarget = Static<typeof ProductTargetSchema>;
 
@@ -198,13 +222,22 @@ export const RepeatSchema = Type.Object(
 );
 export type Repeat = Static<typeof RepeatSchema>;
 
-export const UnitOrderSchema = Type.Union([Type.Literal("cheapest_first"), Type.Literal("most_expensive_first")]);
+export const UnitOrderSchema = Type.Union([
+  Type.Literal("cheapest_first"),
+  Type.Literal("most_expensive_first"),
+]);
 export type UnitOrder = Static<typeof UnitOrderSchema>;
 
 export const BenefitSchema = Type.Union([
-  Type.Object({ kind: Type.Literal("cart"), value: CartValueSchema, repeat: Type.Optional(RepeatSchema) }, closed),
+  Type.Object(
+    { kind: Type.Literal("cart"), value: CartValueSchema, repeat: Type.Optional(RepeatSchema) },
+    closed,
+  ),
   /** Like cart, for customers paying with the mode of the payment_mode condition; capped at what that tender pays. */
-  Type.Object({ kind: Type.Literal("payment_mode"), value: CartValueSchema, repeat: Type.Optional(RepeatSchema) }, closed),
+  Type.Object(
+    { kind: Type.Literal("payment_mode"), value: CartValueSchema, repeat: Type.Optional(RepeatSchema) },
+    closed,
+  ),
   Type.Object(
     {
       kind: Type.Literal("products"),
@@ -278,10 +311,16 @@ export const EligibilitySchema = Type.Union([
   Type.Object({ kind: Type.Literal("all") }, closed),
   /** Members of a loyalty program (any program when programId is absent). */
   Type.Object({ kind: Type.Literal("members"), programId: Type.Optional(Id) }, closed),
-  Type.Object({ kind: Type.Literal("tiers"), programId: Id, tierIds: Type.Array(Id, { minItems: 1, maxItems: 50 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("tiers"), programId: Id, tierIds: Type.Array(Id, { minItems: 1, maxItems: 50 }) },
+    closed,
+  ),
   Type.Object({ kind: Type.Literal("supplementary"), programId: Id, supplementaryId: Id }, closed),
   /** Customers in any of these segments (seed 000: the loyaltyCard segment). */
-  Type.Object({ kind: Type.Literal("segments"), segmentIds: Type.Array(Id, { minItems: 1, maxItems: 50 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("segments"), segmentIds: Type.Array(Id, { minItems: 1, maxItems: 50 }) },
+    closed,
+  ),
 ]);
 export type Eligibility = Static<typeof EligibilitySchema>;
 
@@ -358,7 +397,11 @@ export const EarningSchema = Type.Union([
   Type.Object(
     {
       kind: Type.Literal("single_activity"),
-      activity: Type.Union([Type.Literal("transaction"), Type.Literal("registration"), Type.Literal("profile_update")]),
+      activity: Type.Union([
+        Type.Literal("transaction"),
+        Type.Literal("registration"),
+        Type.Literal("profile_update"),
+      ]),
       scope: Type.Optional(ScopeSchema),
       maxEarningsPerCustomer: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
       earningWindowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_660 })),
@@ -387,8 +430,14 @@ export type Earning = Static<typeof EarningSchema>;
 
 export const ExpirySchema = Type.Union([
   Type.Object({ kind: Type.Literal("with_promotion") }, closed),
-  Type.Object({ kind: Type.Literal("days_from_earning"), days: Type.Integer({ minimum: 1, maximum: 3_660 }) }, closed),
-  Type.Object({ kind: Type.Literal("days_from_issuance"), days: Type.Integer({ minimum: 1, maximum: 3_660 }) }, closed),
+  Type.Object(
+    { kind: Type.Literal("days_from_earning"), days: Type.Integer({ minimum: 1, maximum: 3_660 }) },
+    closed,
+  ),
+  Type.Object(
+    { kind: Type.Literal("days_from_issuance"), days: Type.Integer({ minimum: 1, maximum: 3_660 }) },
+    closed,
+  ),
 ]);
 export type Expiry = Static<typeof ExpirySchema>;
 
@@ -399,7 +448,11 @@ const MessageChannels = Type.Array(
 const Creative = Type.Object(
   {
     channels: MessageChannels,
-    strategy: Type.Union([Type.Literal("broadcast"), Type.Literal("channel_priority"), Type.Literal("personalisation")]),
+    strategy: Type.Union([
+      Type.Literal("broadcast"),
+      Type.Literal("channel_priority"),
+      Type.Literal("personalisation"),
+    ]),
     maxMessagesPerDay: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     sendToDoNotDisturb: Type.Optional(Type.Boolean()),
   },
@@ -439,7 +492,10 @@ export const PromotionSchema = Type.Object(
     /** Higher applies first; ties are broken by id so load order never matters. */
     priority: Type.Optional(Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 })),
     customFields: Type.Optional(
-      Type.Record(Type.String({ maxLength: 100 }), Type.Union([Type.String({ maxLength: 1_000 }), Type.Number()])),
+      Type.Record(
+        Type.String({ maxLength: 100 }),
+        Type.Union([Type.String({ maxLength: 1_000 }), Type.Number()]),
+      ),
     ),
     type: PromotionTypeSchema,
     /** Issued deactivated; applies only once the customer activates it (loyalty, loyalty_earning, rewards). */
@@ -462,6 +518,11 @@ export type Promotion = Static<typeof PromotionSchema>;
 /** The stable key of a limit rule; unique within a promotion because duplicates are refused. */
 export function limitRuleKey(rule: LimitRule): string {
   const w = rule.window;
-  const window = w.kind === "lifetime" ? "lifetime" : w.kind === "fixed" ? `fixed_${w.every}_${w.unit}` : `rolling_${w.last}_${w.unit}`;
+  const window =
+    w.kind === "lifetime"
+      ? "lifetime"
+      : w.kind === "fixed"
+        ? `fixed_${w.every}_${w.unit}`
+        : `rolling_${w.last}_${w.unit}`;
   return `${rule.level}:${rule.measure}:${window}`;
 }

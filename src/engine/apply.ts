@@ -32,7 +32,10 @@ function applyCart(run: RunState, plan: Plan): Outcome {
   const benefit = plan.p.benefit as Exclude<Benefit, ProductBenefit>;
   const lines = run.ctx.lines;
   const weights = lines.map((_, i) => Math.max(run.lineNet(i), 0));
-  const base = Math.min(weights.reduce((a, b) => a + b, 0), plan.tenderCap);
+  const base = Math.min(
+    weights.reduce((a, b) => a + b, 0),
+    plan.tenderCap,
+  );
   let instances = 1;
   let discount: number;
   if (benefit.value.kind === "percentage") {
@@ -41,7 +44,8 @@ function applyCart(run: RunState, plan: Plan): Outcome {
     instances = Math.min(plan.instancesMax, plan.caps.times);
     discount = Math.min(benefit.value.amountMinor * instances, base);
   }
-  let cappedBy = benefit.value.kind === "fixed_amount" && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
+  let cappedBy =
+    benefit.value.kind === "fixed_amount" && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
   if (discount > plan.caps.discount) [discount, cappedBy] = [plan.caps.discount, plan.caps.discountRule];
   if (discount > 0) {
     const parts = allocate(discount, weights);
@@ -78,13 +82,19 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
     for (const pick of formed) parts.push(pick);
     instances += multiplier;
   }
-  let cappedBy = instances > 0 && instances === plan.caps.times && cutShort(run, plan, benefit, groups, cursors, triggerHolds)
-    ? plan.caps.timesRule
-    : undefined;
+  let cappedBy =
+    instances > 0 &&
+    instances === plan.caps.times &&
+    cutShort(run, plan, benefit, groups, cursors, triggerHolds)
+      ? plan.caps.timesRule
+      : undefined;
   run.release(triggerHolds);
   let discount = parts.reduce((sum, part) => sum + part.amount, 0);
   if (discount > plan.caps.discount) {
-    const capped = allocate(plan.caps.discount, parts.map((part) => part.amount));
+    const capped = allocate(
+      plan.caps.discount,
+      parts.map((part) => part.amount),
+    );
     parts.forEach((part, i) => (part.amount = capped[i]!));
     [discount, cappedBy] = [plan.caps.discount, plan.caps.discountRule];
   }
@@ -101,8 +111,12 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
 function takesEveryUnit(plan: Plan, benefit: ProductBenefit): boolean {
   const { target, value } = benefit;
   if (benefit.repeat !== undefined || Number.isFinite(plan.caps.discount)) return false;
-  if (value.kind !== "percentage" && value.kind !== "exact_price" && value.kind !== "free_product") return false;
-  return target.kind === "selected_in_condition" || ((target.kind === "sku" || target.kind === "selector") && target.quantity.kind === "all");
+  if (value.kind !== "percentage" && value.kind !== "exact_price" && value.kind !== "free_product")
+    return false;
+  return (
+    target.kind === "selected_in_condition" ||
+    ((target.kind === "sku" || target.kind === "selector") && target.quantity.kind === "all")
+  );
 }
 
 function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): Outcome {
@@ -173,7 +187,9 @@ function formInstance(
     case "selector": {
       const mode = target.quantity;
       const perInstance = mode.kind === "all" && benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : 0;
-      const wanted = perInstance || (mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan));
+      const wanted =
+        perInstance ||
+        (mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan));
       const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks, cursors[0]!);
       if (got === 0 || got < perInstance) return fail("units");
       const missing = reserveTriggers(run, plan, benefit, triggers);
@@ -183,7 +199,8 @@ function formInstance(
     case "combo":
       for (let i = 0; i < target.blocks.length; i++) {
         const quantity = target.blocks[i]!.quantity;
-        if (run.pickBenefit(groups[i]!, quantity, plan.exclusive, picks, cursors[i]!) < quantity) return fail("units");
+        if (run.pickBenefit(groups[i]!, quantity, plan.exclusive, picks, cursors[i]!) < quantity)
+          return fail("units");
       }
       break;
     case "product_sets":
@@ -191,10 +208,13 @@ function formInstance(
         const set = target.sets[i]!;
         const lines = groups[i]!;
         const got =
-          set.discountedUnits === undefined ? 0 : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks, cursors[i]!);
+          set.discountedUnits === undefined
+            ? 0
+            : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks, cursors[i]!);
         if (set.discountedUnits !== undefined && got === 0) return fail("units");
         const rest = set.requiredQuantity - got;
-        if (rest > 0 && !run.pickTrigger(run.ctx.ordered(lines, true), { units: rest }, triggers).ok) return fail("units");
+        if (rest > 0 && !run.pickTrigger(run.ctx.ordered(lines, true), { units: rest }, triggers).ok)
+          return fail("units");
       }
       break;
     default:
@@ -209,7 +229,12 @@ function formInstance(
  * instance needs `per` more units (or spend) of the trigger scope; without, each line condition's
  * threshold must be met again by units the benefit did not pick.
  */
-function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, triggers: Pick[]): Missing | null {
+function reserveTriggers(
+  run: RunState,
+  plan: Plan,
+  benefit: ProductBenefit,
+  triggers: Pick[],
+): Missing | null {
   if (plan.p.triggerScopeIds.length === 0) return null;
   const ordered = (lines: readonly number[]): readonly number[] => run.ctx.ordered(lines, true);
   const repeat = benefit.repeat;
@@ -227,7 +252,8 @@ function reserveTriggers(run: RunState, plan: Plan, benefit: ProductBenefit, tri
     if (def.kind !== "line_quantity" && def.kind !== "line_amount") continue;
     if (def.op !== "gte" && def.op !== "gt") continue;
     const bump = def.op === "gt" ? 1 : 0;
-    const need = def.kind === "line_quantity" ? { units: def.quantity + bump } : { amount: def.amountMinor + bump };
+    const need =
+      def.kind === "line_quantity" ? { units: def.quantity + bump } : { amount: def.amountMinor + bump };
     const result = run.pickTrigger(ordered(run.ctx.match(c.scopeId).lines), need, triggers);
     if (!result.ok) {
       const kind = def.kind === "line_quantity" ? "quantity" : "amount";
@@ -264,7 +290,11 @@ function conditionQuantity(plan: Plan): number {
 }
 
 /** Lines of each benefit group in the order the benefit takes units (computed once per plan). */
-function orderedGroups(ctx: EvalContext, plan: Plan, benefit: ProductBenefit): readonly (readonly number[])[] {
+function orderedGroups(
+  ctx: EvalContext,
+  plan: Plan,
+  benefit: ProductBenefit,
+): readonly (readonly number[])[] {
   if (plan.ordered === null) {
     const mostExpensive = benefit.unitOrder === "most_expensive_first";
     plan.ordered = plan.groups.map((g) => ctx.ordered(g, mostExpensive));
@@ -276,7 +306,8 @@ function orderedGroups(ctx: EvalContext, plan: Plan, benefit: ProductBenefit): r
 function valueInto(value: ProductValue, picks: readonly Pick[], ctx: EvalContext, multiplier: number): void {
   switch (value.kind) {
     case "percentage":
-      for (const p of picks) p.amount = Math.min(percentOf(ctx.lines[p.line]!.price, value.bps), p.segment.remaining) * p.units;
+      for (const p of picks)
+        p.amount = Math.min(percentOf(ctx.lines[p.line]!.price, value.bps), p.segment.remaining) * p.units;
       return;
     case "exact_price":
       for (const p of picks) p.amount = Math.max(p.segment.remaining - value.amountMinor, 0) * p.units;

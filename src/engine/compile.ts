@@ -102,7 +102,8 @@ export function compilePromotions(definitions: readonly Promotion[]): PromotionI
     if (keyed.length === 0 || keyed.length < p.scopeIds.length) alwaysLooked.push(p.index);
   }
   const scopesByFact = new ProductIndex<number>();
-  for (const scope of builder.scopes) for (const selector of scope.include) scopesByFact.add(selector, scope.id);
+  for (const scope of builder.scopes)
+    for (const selector of scope.include) scopesByFact.add(selector, scope.id);
   return {
     promotions,
     scopes: builder.scopes,
@@ -138,14 +139,26 @@ function compileOne(def: Promotion, index: number, scopes: ScopeBuilder): Compil
   const target = compileTarget(def.benefit, scopes);
   const limits = def.limits ?? [];
   const cartMax = (measure: LimitMeasure): number =>
-    Math.min(Infinity, ...limits.filter((r) => r.level === "cart" && r.measure === measure).map((r) => r.max));
+    Math.min(
+      Infinity,
+      ...limits.filter((r) => r.level === "cart" && r.measure === measure).map((r) => r.max),
+    );
   const ledgerRules: LedgerRule[] = limits
     .filter((r) => r.level !== "cart" && r.level !== "issual")
-    .map((r) => ({ key: limitRuleKey(r), measure: r.measure, max: r.max, level: r.level as LedgerRule["level"] }));
+    .map((r) => ({
+      key: limitRuleKey(r),
+      measure: r.measure,
+      max: r.max,
+      level: r.level as LedgerRule["level"],
+    }));
   const schedule = def.schedule;
   const recurrence = schedule.recurrence;
   const targetScopeIds =
-    target.kind === "scope" ? [target.scopeId] : target.kind === "blocks" || target.kind === "sets" ? target.scopeIds : [];
+    target.kind === "scope"
+      ? [target.scopeId]
+      : target.kind === "blocks" || target.kind === "sets"
+        ? target.scopeIds
+        : [];
   const hasIssual = limits.some((r) => r.level === "issual");
   return {
     index,
@@ -199,7 +212,10 @@ function compileTarget(benefit: Benefit, scopes: ScopeBuilder): TargetScopes {
     case "selector":
       return { kind: "scope", scopeId: scopes.add(target.scope) };
     case "combo":
-      return { kind: "blocks", scopeIds: target.blocks.map((b) => scopes.add({ include: [{ kind: "skus", skus: b.skus }] })) };
+      return {
+        kind: "blocks",
+        scopeIds: target.blocks.map((b) => scopes.add({ include: [{ kind: "skus", skus: b.skus }] })),
+      };
     case "product_sets":
       return {
         kind: "sets",

@@ -118,7 +118,8 @@ export class EvalContext {
     for (let i = 0; i < this.lines.length; i++) {
       const line = this.lines[i]!;
       scopesByFact.listsFor(line.def, lists);
-      for (const ids of lists) for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
+      for (const ids of lists)
+        for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
       for (const id of universalScopeIds) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
     }
   }

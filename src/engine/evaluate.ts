@@ -7,7 +7,14 @@ import { rejectionMessage } from "./explain.js";
 import { checkGates, type Refusal } from "./gates.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { choose, type Choice } from "./stacking.js";
-import type { AppliedPromotion, Evaluation, EvaluationInput, LineDiscount, PricedLine, Rejection } from "./types.js";
+import type {
+  AppliedPromotion,
+  Evaluation,
+  EvaluationInput,
+  LineDiscount,
+  PricedLine,
+  Rejection,
+} from "./types.js";
 
 export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluation {
   const ctx = new EvalContext(index, input);
@@ -46,7 +53,10 @@ function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] 
 }
 
 /** Why each qualifying plan that gave nothing in the chosen combination did not apply. */
-function stackingRefusals(plans: readonly Plan[], choice: Choice): { p: CompiledPromotion; refusal: Refusal }[] {
+function stackingRefusals(
+  plans: readonly Plan[],
+  choice: Choice,
+): { p: CompiledPromotion; refusal: Refusal }[] {
   const { outcomes, state } = choice.best;
   const applied = plans.filter((_, i) => (outcomes[i]?.discount ?? 0) > 0);
   const cartExclusive = applied.find((a) => a.p.exclusiveAtCartLevel);
@@ -96,7 +106,9 @@ function notLookedAt(
   refusals: readonly { p: CompiledPromotion }[],
 ): { p: CompiledPromotion; refusal: Refusal }[] {
   const known = new Set<number>([...plans.map((p) => p.p.index), ...refusals.map((r) => r.p.index)]);
-  return index.promotions.filter((p) => !known.has(p.index)).map((p) => ({ p, refusal: { code: "no_matching_items" } }));
+  return index.promotions
+    .filter((p) => !known.has(p.index))
+    .map((p) => ({ p, refusal: { code: "no_matching_items" } }));
 }
 
 function assemble(
@@ -115,8 +127,17 @@ function assemble(
     const list = perLine[share.line]!;
     const last = list[list.length - 1];
     if (last && last.promotionId === promotions[share.promotion]!.id) {
-      list[list.length - 1] = { ...last, amountMinor: last.amountMinor + share.amount, units: last.units + share.units };
-    } else list.push({ promotionId: promotions[share.promotion]!.id, amountMinor: share.amount, units: share.units });
+      list[list.length - 1] = {
+        ...last,
+        amountMinor: last.amountMinor + share.amount,
+        units: last.units + share.units,
+      };
+    } else
+      list.push({
+        promotionId: promotions[share.promotion]!.id,
+        amountMinor: share.amount,
+        units: share.units,
+      });
   }
   const lines: PricedLine[] = new Array(ctx.lines.length);
   let gross = 0;
@@ -160,7 +181,8 @@ function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedProm
     if (!outcome || outcome.discount <= 0) return;
     const consumption = plan.p.ledgerRules.map((rule) => ({
       rule: rule.key,
-      amount: rule.measure === "times" ? outcome.instances : rule.measure === "transactions" ? 1 : outcome.discount,
+      amount:
+        rule.measure === "times" ? outcome.instances : rule.measure === "transactions" ? 1 : outcome.discount,
     }));
     applied.push({
       promotionId: plan.p.id,

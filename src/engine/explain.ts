@@ -27,7 +27,11 @@ const FIXED: Record<RejectionCode, string> = {
   excluded_by_exclusive: "A better combination of exclusive promotions applied instead.",
 };
 
-export function rejectionMessage(refusal: Refusal, currency: string, conditions: readonly Condition[]): string {
+export function rejectionMessage(
+  refusal: Refusal,
+  currency: string,
+  conditions: readonly Condition[],
+): string {
   const { code, shortfall, detail } = refusal;
   if (code === "condition_not_met" && shortfall) {
     const condition = refusal.conditionIndex === undefined ? undefined : conditions[refusal.conditionIndex];

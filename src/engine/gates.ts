@@ -31,13 +31,15 @@ export function checkGates(p: CompiledPromotion, ctx: EvalContext): Refusal | nu
   if (!inStoreScope(p, ctx)) return { code: "store_not_in_scope" };
   if (p.channels !== null && !p.channels.has(ctx.channel)) return { code: "channel_not_in_scope" };
   if (!isEligible(p.eligibility, ctx)) return { code: "not_eligible" };
-  if (p.needsCustomer && ctx.customer.customerId === undefined) return { code: "not_eligible", detail: "customer_limit" };
+  if (p.needsCustomer && ctx.customer.customerId === undefined)
+    return { code: "not_eligible", detail: "customer_limit" };
   const typeRefusal = checkType(p, ctx);
   if (typeRefusal !== null) return typeRefusal;
   for (let i = 0; i < p.conditions.length; i++) {
     const c = p.conditions[i]!;
     const shortfall = checkCondition(c.def, c.scopeId, ctx);
-    if (shortfall !== true) return { code: "condition_not_met", conditionIndex: i, ...(shortfall ? { shortfall } : {}) };
+    if (shortfall !== true)
+      return { code: "condition_not_met", conditionIndex: i, ...(shortfall ? { shortfall } : {}) };
   }
   return null;
 }
@@ -57,14 +59,21 @@ function isEligible(eligibility: Eligibility, ctx: EvalContext): boolean {
     case "all":
       return true;
     case "members":
-      return memberships.some((m) => eligibility.programId === undefined || m.programId === eligibility.programId);
+      return memberships.some(
+        (m) => eligibility.programId === undefined || m.programId === eligibility.programId,
+      );
     case "tiers":
       return memberships.some(
-        (m) => m.programId === eligibility.programId && m.tierId !== undefined && eligibility.tierIds.includes(m.tierId),
+        (m) =>
+          m.programId === eligibility.programId &&
+          m.tierId !== undefined &&
+          eligibility.tierIds.includes(m.tierId),
       );
     case "supplementary":
       return memberships.some(
-        (m) => m.programId === eligibility.programId && (m.supplementaryIds ?? []).includes(eligibility.supplementaryId),
+        (m) =>
+          m.programId === eligibility.programId &&
+          (m.supplementaryIds ?? []).includes(eligibility.supplementaryId),
       );
     case "segments":
       return eligibility.segmentIds.some((s) => ctx.customer.segments.has(s));
@@ -128,14 +137,23 @@ export function tenderMatches(
   }
 }
 
-function compare(measure: number, op: Comparator, threshold: number, kind: Shortfall["kind"]): true | Shortfall | null {
+function compare(
+  measure: number,
+  op: Comparator,
+  threshold: number,
+  kind: Shortfall["kind"],
+): true | Shortfall | null {
   switch (op) {
     case "gte":
       return measure >= threshold ? true : { kind, missing: threshold - measure };
     case "gt":
       return measure > threshold ? true : { kind, missing: threshold - measure + 1 };
     case "eq":
-      return measure === threshold ? true : measure < threshold ? { kind, missing: threshold - measure } : null;
+      return measure === threshold
+        ? true
+        : measure < threshold
+          ? { kind, missing: threshold - measure }
+          : null;
     case "lte":
       return measure <= threshold ? true : null;
     case "lt":

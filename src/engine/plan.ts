@@ -87,7 +87,8 @@ function groupsOf(p: CompiledPromotion, ctx: EvalContext, triggerLines: number[]
       const blocks = (p.benefit as ProductBenefit & { target: { kind: "combo" } }).target.blocks;
       for (let i = 0; i < blocks.length; i++) {
         const missing = blocks[i]!.quantity - ctx.match(target.scopeIds[i]!).units;
-        if (missing > 0) return { code: "combo_incomplete", detail: `block ${i + 1} needs ${missing} more unit(s)` };
+        if (missing > 0)
+          return { code: "combo_incomplete", detail: `block ${i + 1} needs ${missing} more unit(s)` };
       }
       return target.scopeIds.map((id) => ctx.match(id).lines);
     }
@@ -100,15 +101,23 @@ function groupsOf(p: CompiledPromotion, ctx: EvalContext, triggerLines: number[]
   }
 }
 
-function setGroups(p: CompiledPromotion, ctx: EvalContext, scopeIds: readonly number[]): number[][] | Refusal {
+function setGroups(
+  p: CompiledPromotion,
+  ctx: EvalContext,
+  scopeIds: readonly number[],
+): number[][] | Refusal {
   const sets = (p.benefit as ProductBenefit & { target: { kind: "product_sets" } }).target.sets;
   const groups: number[][] = [];
   for (let i = 0; i < sets.length; i++) {
     const set = sets[i]!;
-    const lines = set.products.kind === "scope" ? ctx.match(scopeIds[i]!).lines : personalLines(p, ctx, set.products);
+    const lines =
+      set.products.kind === "scope" ? ctx.match(scopeIds[i]!).lines : personalLines(p, ctx, set.products);
     const units = lines.reduce((sum, l) => sum + ctx.lines[l]!.quantity, 0);
     if (units < set.requiredQuantity) {
-      return { code: "product_set_incomplete", detail: `${set.name} needs ${set.requiredQuantity - units} more unit(s)` };
+      return {
+        code: "product_set_incomplete",
+        detail: `${set.name} needs ${set.requiredQuantity - units} more unit(s)`,
+      };
     }
     groups.push(lines);
   }
@@ -122,7 +131,8 @@ function personalLines(
   source: { maxDistinct?: number; defaultSku?: string },
 ): number[] {
   const chosen = ctx.customer.productChoices(p.id);
-  let skus = chosen && chosen.length > 0 ? chosen : source.defaultSku !== undefined ? [source.defaultSku] : [];
+  let skus =
+    chosen && chosen.length > 0 ? chosen : source.defaultSku !== undefined ? [source.defaultSku] : [];
   if (source.maxDistinct !== undefined) skus = skus.slice(0, source.maxDistinct);
   const wanted = new Set(skus);
   const lines: number[] = [];
@@ -137,7 +147,12 @@ function instancesOf(p: CompiledPromotion, trigger: Trigger): number | Refusal {
     const t = benefit.target;
     if (t.kind === "combo" || t.kind === "product_sets") return repeat ? INSTANCES_MAX : 1;
     // "All units" is one instance, unless "apply on each unit" splits them into instances of `per` units.
-    if ((t.kind === "sku" || t.kind === "selector") && t.quantity.kind === "all" && repeat?.kpi !== "quantity") return 1;
+    if (
+      (t.kind === "sku" || t.kind === "selector") &&
+      t.quantity.kind === "all" &&
+      repeat?.kpi !== "quantity"
+    )
+      return 1;
   }
   if (!repeat) return 1;
   const measure = repeat.kpi === "quantity" ? trigger.units : trigger.gross;

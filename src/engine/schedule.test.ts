@@ -40,7 +40,10 @@ describe("recurrence in the local calendar", () => {
   });
 
   it("matches dates of the month, and a 31 never matches a 30-day month", () => {
-    const firstAndFifteenth = { startsAt: since, recurrence: { kind: "dates_of_month" as const, dates: [1, 15, 31] } };
+    const firstAndFifteenth = {
+      startsAt: since,
+      recurrence: { kind: "dates_of_month" as const, dates: [1, 15, 31] },
+    };
     expect(gate(firstAndFifteenth, "2026-06-15T10:00:00Z")).toBeNull();
     expect(gate(firstAndFifteenth, "2026-06-16T10:00:00Z")).toBe("outside_recurrence");
     expect(gate(firstAndFifteenth, "2026-06-30T23:30:00Z")).toBeNull(); // 1 July 01:30 local: date 1

@@ -60,7 +60,11 @@ export class LocalClock {
     const known = startCache.get(key);
     if (known !== undefined) return known;
     const { year, month, day: date } = day;
-    return remember(startCache, key, DateTime.fromObject({ year, month, day: date, hour, minute }, { zone: this.zone }).toMillis());
+    return remember(
+      startCache,
+      key,
+      DateTime.fromObject({ year, month, day: date, hour, minute }, { zone: this.zone }).toMillis(),
+    );
   }
 
   /** null when the promotion is live at this instant; otherwise why not. */

@@ -24,15 +24,25 @@ const onSku = (sku: string, bps: number): Benefit => ({
 const onCart = (bps: number): Benefit => ({ kind: "cart", value: { kind: "percentage", bps } });
 
 function promo(id: string, benefit: Benefit, extra: Partial<Promotion> = {}): Promotion {
-  return { id, name: id, type: "pos", schedule: { startsAt: "2026-01-01T00:00:00Z" }, conditions: [], benefit, ...extra };
+  return {
+    id,
+    name: id,
+    type: "pos",
+    schedule: { startsAt: "2026-01-01T00:00:00Z" },
+    conditions: [],
+    benefit,
+    ...extra,
+  };
 }
 
 function run(promotions: Promotion[], overrides: Partial<WorkspaceSettings> = {}) {
   return evaluate(compilePromotions(promotions), { basket, settings: { ...settings, ...overrides }, at });
 }
 
-const applied = (result: ReturnType<typeof run>) => Object.fromEntries(result.applied.map((a) => [a.promotionId, a.discountMinor]));
-const rejected = (result: ReturnType<typeof run>) => Object.fromEntries(result.rejected.map((r) => [r.promotionId, r.code]));
+const applied = (result: ReturnType<typeof run>) =>
+  Object.fromEntries(result.applied.map((a) => [a.promotionId, a.discountMinor]));
+const rejected = (result: ReturnType<typeof run>) =>
+  Object.fromEntries(result.rejected.map((r) => [r.promotionId, r.code]));
 
 describe("exclusive for products", () => {
   it("drops a higher-priority exclusive promotion when the other is better for the customer", () => {
@@ -41,7 +51,9 @@ describe("exclusive for products", () => {
       promo("open-30", onSku("A", 3000)),
     ]);
     expect(applied(result)).toEqual({ "open-30": 600 });
-    expect(result.rejected).toEqual([expect.objectContaining({ promotionId: "excl-10", code: "excluded_by_exclusive", by: "open-30" })]);
+    expect(result.rejected).toEqual([
+      expect.objectContaining({ promotionId: "excl-10", code: "excluded_by_exclusive", by: "open-30" }),
+    ]);
     expect(result.search).toEqual({ combinationsTried: 2, exhaustive: true });
   });
 
@@ -64,7 +76,9 @@ describe("exclusive for products", () => {
   });
 
   it("with product stacking off, each unit takes one product discount: the best", () => {
-    const result = run([promo("p10", onSku("A", 1000)), promo("p20", onSku("A", 2000))], { productStacking: false });
+    const result = run([promo("p10", onSku("A", 1000)), promo("p20", onSku("A", 2000))], {
+      productStacking: false,
+    });
     expect(applied(result)).toEqual({ p20: 400 });
     expect(rejected(result)).toEqual({ p10: "excluded_by_exclusive" });
   });
@@ -93,12 +107,17 @@ describe("exclusive at cart level", () => {
   });
 
   it("with cart stacking off, only the best cart benefit applies", () => {
-    const result = run([promo("cart-10", onCart(1000)), promo("cart-12", onCart(1200))], { cartStacking: false });
+    const result = run([promo("cart-10", onCart(1000)), promo("cart-12", onCart(1200))], {
+      cartStacking: false,
+    });
     expect(applied(result)).toEqual({ "cart-12": 600 });
   });
 
   it("compounds stacked cart percentages in priority order", () => {
-    const result = run([promo("first", onCart(1000), { priority: 2 }), promo("second", onCart(1000), { priority: 1 })]);
+    const result = run([
+      promo("first", onCart(1000), { priority: 2 }),
+      promo("second", onCart(1000), { priority: 1 }),
+    ]);
     expect(applied(result)).toEqual({ first: 500, second: 450 });
   });
 });
@@ -106,7 +125,9 @@ describe("exclusive at cart level", () => {
 describe("bounded search", () => {
   it("prunes exclusives that could take nothing: 12 rivals for one SKU cost 13 combinations (each alone, or none)", () => {
     const rivals = Array.from({ length: 12 }, (_, i) =>
-      promo(`x${String(i).padStart(2, "0")}`, onSku("A", 1000 + i * 100), { stacking: { exclusiveForProducts: true } }),
+      promo(`x${String(i).padStart(2, "0")}`, onSku("A", 1000 + i * 100), {
+        stacking: { exclusiveForProducts: true },
+      }),
     );
     const result = run(rivals);
     expect(result.search).toEqual({ combinationsTried: 13, exhaustive: true });
@@ -116,7 +137,12 @@ describe("bounded search", () => {
   it("stops at the budget, says so, and keeps the best combination found", () => {
     // 10 lines, each with its own exclusive 20 % promotion, and a 5 % promotion on every line ranked
     // after them: every exclusive is a real choice, 2^10 combinations in all.
-    const lines = Array.from({ length: 10 }, (_, i) => ({ id: `l${i}`, sku: `S${i}`, quantity: 1, unitPriceMinor: 1000 }));
+    const lines = Array.from({ length: 10 }, (_, i) => ({
+      id: `l${i}`,
+      sku: `S${i}`,
+      quantity: 1,
+      unitPriceMinor: 1000,
+    }));
     const exclusives = lines.map((l, i) =>
       promo(`e${i}`, onSku(l.sku, 2000), { priority: 1, stacking: { exclusiveForProducts: true } }),
     );
@@ -125,7 +151,11 @@ describe("bounded search", () => {
       target: { kind: "selector", scope: { include: [] }, quantity: { kind: "all" } },
       value: { kind: "percentage", bps: 500 },
     });
-    const result = evaluate(compilePromotions([...exclusives, everything]), { basket: { lines }, settings, at });
+    const result = evaluate(compilePromotions([...exclusives, everything]), {
+      basket: { lines },
+      settings,
+      at,
+    });
     expect(result.search.exhaustive).toBe(false);
     expect(result.search.combinationsTried).toBeLessThanOrEqual(COMBINATIONS_MAX + 10);
     expect(result.totals.discountMinor).toBe(2000); // every exclusive kept: 10 × 2.00

@@ -81,7 +81,11 @@ class Search {
   }
 
   start(): void {
-    this.visit(new RunState(this.ctx), this.plans.map(() => null), 0);
+    this.visit(
+      new RunState(this.ctx),
+      this.plans.map(() => null),
+      0,
+    );
   }
 
   /** An exclusive-at-cart-level promotion on its own. */

@@ -43,7 +43,9 @@ export class RunState {
   readonly shares: LineShare[] = [];
 
   constructor(readonly ctx: EvalContext) {
-    this.segments = ctx.lines.map((l) => [{ count: l.quantity, remaining: l.price, owner: -1, touched: false, held: 0 }]);
+    this.segments = ctx.lines.map((l) => [
+      { count: l.quantity, remaining: l.price, owner: -1, touched: false, held: 0 },
+    ]);
     this.cartDiscount = ctx.lines.map(() => 0);
   }
 
@@ -59,7 +61,13 @@ export class RunState {
    * Exclusive benefits take only units no product discount touched; nobody takes units held
    * exclusively by another promotion or with nothing left to pay.
    */
-  pickBenefit(lines: readonly number[], wanted: number, exclusive: boolean, into: Pick[], cursor: Cursor): number {
+  pickBenefit(
+    lines: readonly number[],
+    wanted: number,
+    exclusive: boolean,
+    into: Pick[],
+    cursor: Cursor,
+  ): number {
     let taken = 0;
     for (let i = cursor.position; i < lines.length && taken < wanted; i++) {
       const line = lines[i]!;
@@ -152,10 +160,17 @@ export class RunState {
     const { segment, units, amount } = part;
     const base = Math.floor(amount / units);
     const extra = amount - base * units;
-    if (segment.remaining - base - (extra > 0 ? 1 : 0) < 0) throw new Error("a part would take a unit below zero");
+    if (segment.remaining - base - (extra > 0 ? 1 : 0) < 0)
+      throw new Error("a part would take a unit below zero");
     const owner = exclusive ? promotion : segment.owner;
     const list = this.segments[part.line]!;
-    const make = (count: number, remaining: number): Segment => ({ count, remaining, owner, touched: true, held: 0 });
+    const make = (count: number, remaining: number): Segment => ({
+      count,
+      remaining,
+      owner,
+      touched: true,
+      held: 0,
+    });
     if (units === segment.count) {
       segment.count = units - extra;
       segment.remaining -= base;
