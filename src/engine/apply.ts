@@ -113,10 +113,10 @@ function takesEveryUnit(plan: Plan, benefit: ProductBenefit): boolean {
   if (benefit.repeat !== undefined || Number.isFinite(plan.caps.discount)) return false;
   if (value.kind !== "percentage" && value.kind !== "exact_price" && value.kind !== "free_product")
     return false;
-  return (
-    target.kind === "selected_in_condition" ||
-    ((target.kind === "sku" || target.kind === "selector") && target.quantity.kind === "all")
-  );
+  if (target.kind === "selected_in_condition") return true;
+  // "Over and above" with line conditions must set trigger units aside: the general path does.
+  const overAndAbove = target.kind === "sku" || target.kind === "selector";
+  return overAndAbove && target.quantity.kind === "all" && plan.p.triggerScopeIds.length === 0;
 }
 
 function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): Outcome {
