@@ -70,6 +70,8 @@ export interface CompiledPromotion {
 
 export interface PromotionIndex {
   readonly promotions: readonly CompiledPromotion[];
+  /** The same promotions in application order: byRank[p.rank] === p. */
+  readonly byRank: readonly CompiledPromotion[];
   readonly scopes: readonly CompiledScope[];
   /** Catalog fact → ids of the scopes that include it. */
   readonly scopesByFact: ProductIndex<number>;
@@ -106,6 +108,7 @@ export function compilePromotions(definitions: readonly Promotion[]): PromotionI
     for (const selector of scope.include) scopesByFact.add(selector, scope.id);
   return {
     promotions,
+    byRank: order,
     scopes: builder.scopes,
     scopesByFact,
     universalScopeIds: builder.scopes.filter((s) => s.universal).map((s) => s.id),

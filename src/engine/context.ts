@@ -34,7 +34,9 @@ export class EvalContext {
   readonly tenders: readonly Tender[];
   readonly vouchers: ReadonlySet<string>;
   readonly customer: CustomerLookups;
-  private readonly matches = new Map<number, ScopeMatch>();
+  /** Scope id → its match, for the scopes this basket touches (sparse array over the index's scopes). */
+  private readonly matches: (ScopeMatch | undefined)[] = [];
+  private readonly touched: number[] = [];
   private readonly orderedAscending = new Map<readonly number[], number[]>();
   private readonly orderedDescending = new Map<readonly number[], number[]>();
   private positionAscending: Int32Array | null = null;
@@ -68,11 +70,11 @@ export class EvalContext {
   }
 
   match(scopeId: number): ScopeMatch {
-    return this.matches.get(scopeId) ?? NO_MATCH;
+    return this.matches[scopeId] ?? NO_MATCH;
   }
 
-  touchedScopeIds(): IterableIterator<number> {
-    return this.matches.keys();
+  touchedScopeIds(): readonly number[] {
+    return this.touched;
   }
 
   /**
@@ -126,10 +128,11 @@ export class EvalContext {
 
   private addLine(scopeId: number, lineIndex: number, line: Line, excluded: boolean): void {
     if (excluded) return;
-    let match = this.matches.get(scopeId);
+    let match = this.matches[scopeId];
     if (match === undefined) {
       match = { lines: [], units: 0, gross: 0 };
-      this.matches.set(scopeId, match);
+      this.matches[scopeId] = match;
+      this.touched.push(scopeId);
     }
     // A line reaches the same scope once per matching key: count it once.
     if (match.lines[match.lines.length - 1] === lineIndex) return;

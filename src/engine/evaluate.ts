@@ -32,7 +32,7 @@ export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluat
   return assemble(ctx, plans, choice, refusals);
 }
 
-/** The promotions this basket touches through its lines' keys, plus those touching no product; by rank. */
+/** The promotions this basket touches through its lines' facts, plus those touching no product; by rank. */
 function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] {
   const scratch = index.scratch;
   if (scratch.epoch === 0xffffffff) {
@@ -41,15 +41,19 @@ function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] 
   }
   const epoch = ++scratch.epoch;
   const seen = scratch.seen;
-  const found: CompiledPromotion[] = [];
+  const ranks: number[] = [];
   const add = (i: number): void => {
     if (seen[i] === epoch) return;
     seen[i] = epoch;
-    found.push(index.promotions[i]!);
+    ranks.push(index.promotions[i]!.rank);
   };
   for (const i of index.alwaysLooked) add(i);
   for (const scopeId of ctx.touchedScopeIds()) for (const i of index.promotionsByScope[scopeId]!) add(i);
-  return found.sort((a, b) => a.rank - b.rank);
+  // Ranks are distinct small integers: a typed-array sort needs no comparator.
+  const sorted = Int32Array.from(ranks).sort();
+  const found: CompiledPromotion[] = new Array(sorted.length);
+  for (let k = 0; k < sorted.length; k++) found[k] = index.byRank[sorted[k]!]!;
+  return found;
 }
 
 /** Why each qualifying plan that gave nothing in the chosen combination did not apply. */
