@@ -39,8 +39,10 @@ export class EvalContext {
   private readonly touched: number[] = [];
   private readonly orderedAscending = new Map<readonly number[], number[]>();
   private readonly orderedDescending = new Map<readonly number[], number[]>();
-  private positionAscending: Int32Array | null = null;
-  private positionDescending: Int32Array | null = null;
+  private orderAscending: number[] | null = null;
+  private orderDescending: number[] | null = null;
+  private readonly member: Int32Array;
+  private memberEpoch = 0;
 
   constructor(
     readonly index: PromotionIndex,
@@ -66,6 +68,7 @@ export class EvalContext {
     this.tenders = basket.tenders ?? [];
     this.vouchers = new Set((basket.giftVouchers ?? []).map((v) => v.toUpperCase()));
     this.customer = new CustomerLookups(input.customer);
+    this.member = new Int32Array(this.lines.length);
     this.matchScopes();
   }
 
@@ -86,23 +89,25 @@ export class EvalContext {
     const cache = mostExpensiveFirst ? this.orderedDescending : this.orderedAscending;
     let sorted = cache.get(lines);
     if (sorted === undefined) {
-      const position = mostExpensiveFirst ? this.positions(-1) : this.positions(1);
-      sorted = [...lines].sort((a, b) => position[a]! - position[b]!);
+      // Walk the basket's one price order and keep the members: linear, no comparator.
+      const stamp = ++this.memberEpoch;
+      for (const line of lines) this.member[line] = stamp;
+      const order = this.order(mostExpensiveFirst ? -1 : 1);
+      sorted = [];
+      for (const line of order) if (this.member[line] === stamp) sorted.push(line);
       cache.set(lines, sorted);
     }
     return sorted;
   }
 
-  private positions(direction: 1 | -1): Int32Array {
-    let position = direction === 1 ? this.positionAscending : this.positionDescending;
-    if (position === null) {
-      const order = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, direction));
-      position = new Int32Array(this.lines.length);
-      order.forEach((line, rank) => (position![line] = rank));
-      if (direction === 1) this.positionAscending = position;
-      else this.positionDescending = position;
+  private order(direction: 1 | -1): readonly number[] {
+    let order = direction === 1 ? this.orderAscending : this.orderDescending;
+    if (order === null) {
+      order = this.lines.map((_, i) => i).sort((a, b) => this.compareLines(a, b, direction));
+      if (direction === 1) this.orderAscending = order;
+      else this.orderDescending = order;
     }
-    return position;
+    return order;
   }
 
   private compareLines(a: number, b: number, direction: 1 | -1): number {
