@@ -30,12 +30,10 @@ export function applyPlan(run: RunState, plan: Plan): Outcome {
 
 function applyCart(run: RunState, plan: Plan): Outcome {
   const benefit = plan.p.benefit as Exclude<Benefit, ProductBenefit>;
-  const lines = run.ctx.lines;
-  const weights = lines.map((_, i) => Math.max(run.lineNet(i), 0));
-  const base = Math.min(
-    weights.reduce((a, b) => a + b, 0),
-    plan.tenderCap,
-  );
+  const weights = run.net;
+  let net = 0;
+  for (const w of weights) net += w;
+  const base = Math.min(net, plan.tenderCap);
   let instances = 1;
   let discount: number;
   if (benefit.value.kind === "percentage") {
@@ -49,11 +47,7 @@ function applyCart(run: RunState, plan: Plan): Outcome {
   if (discount > plan.caps.discount) [discount, cappedBy] = [plan.caps.discount, plan.caps.discountRule];
   if (discount > 0) {
     const parts = allocate(discount, weights);
-    parts.forEach((amount, line) => {
-      if (amount === 0) return;
-      run.cartDiscount[line]! += amount;
-      run.shares.push({ promotion: plan.p.index, line, amount, units: 0 });
-    });
+    parts.forEach((amount, line) => amount > 0 && run.discountLine(plan.p.index, line, amount));
   }
   return { discount, instances: discount > 0 ? instances : 0, units: 0, cappedBy, blocked: null };
 }
@@ -61,6 +55,17 @@ function applyCart(run: RunState, plan: Plan): Outcome {
 function applyProducts(run: RunState, plan: Plan): Outcome {
   const benefit = plan.p.benefit as ProductBenefit;
   if (takesEveryUnit(plan, benefit)) return applyToEveryUnit(run, plan, benefit);
+  if (!run.couldTake(plan.groups, plan.exclusive)) {
+    // No instance can form (the dense case: earlier promotions took every unit). The general path
+    // would reach the same answer after setting up and failing to pick.
+    return {
+      discount: 0,
+      instances: 0,
+      units: 0,
+      cappedBy: undefined,
+      blocked: contested(run, plan) ? "units" : null,
+    };
+  }
   const groups = orderedGroups(run.ctx, plan, benefit);
   const cursors: Cursor[] = groups.map(() => ({ position: 0 }));
   const triggerHolds: Pick[] = [];
@@ -149,6 +154,7 @@ function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): O
       lineUnits += segment.count;
     }
     if (lineAmount > 0) {
+      run.net[line]! -= lineAmount;
       run.shares.push({ promotion, line, amount: lineAmount, units: lineUnits });
       discount += lineAmount;
       units += lineUnits;

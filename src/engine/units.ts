@@ -39,21 +39,21 @@ export interface LineShare {
 
 export class RunState {
   readonly segments: Segment[][];
-  readonly cartDiscount: number[];
+  /** What is left to pay on each line, kept up to date by every discount (product or cart). */
+  readonly net: number[];
   readonly shares: LineShare[] = [];
 
   constructor(readonly ctx: EvalContext) {
     this.segments = ctx.lines.map((l) => [
       { count: l.quantity, remaining: l.price, owner: -1, touched: false, held: 0 },
     ]);
-    this.cartDiscount = ctx.lines.map(() => 0);
+    this.net = ctx.lines.map((l) => l.price * l.quantity);
   }
 
-  /** What is left to pay on a line: its segments, less cart discounts already spread on it. */
-  lineNet(line: number): number {
-    let net = 0;
-    for (const s of this.segments[line]!) net += s.count * s.remaining;
-    return net - this.cartDiscount[line]!;
+  /** Spreads a cart discount's part on a line. */
+  discountLine(promotion: number, line: number, amount: number): void {
+    this.net[line]! -= amount;
+    this.shares.push({ promotion, line, amount, units: 0 });
   }
 
   /**
@@ -123,7 +123,7 @@ export class RunState {
     Object.assign(copy, {
       ctx: this.ctx,
       segments: this.segments.map((list) => list.map((s) => ({ ...s }))),
-      cartDiscount: this.cartDiscount.slice(),
+      net: this.net.slice(),
       shares: this.shares.slice(),
     });
     return copy;
@@ -152,6 +152,7 @@ export class RunState {
     for (const part of parts) {
       if (part.units === 0 || part.amount === 0) continue;
       this.split(part, promotion, exclusive);
+      this.net[part.line]! -= part.amount;
       this.shares.push({ promotion, line: part.line, amount: part.amount, units: part.units });
     }
   }
