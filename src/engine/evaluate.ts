@@ -7,6 +7,7 @@ import { rejectionMessage } from "./explain.js";
 import { checkGates, type Refusal } from "./gates.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { choose, type Choice } from "./stacking.js";
+import type { LineShare } from "./units.js";
 import type {
   AppliedPromotion,
   Evaluation,
@@ -27,9 +28,12 @@ export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluat
     else plans.push(planned);
   }
   const choice: Choice | null = plans.length > 0 ? choose(ctx, plans) : null;
-  if (choice) refusals.push(...stackingRefusals(plans, choice));
-  if (input.explainAll) refusals.push(...notLookedAt(index, plans, refusals));
-  return assemble(ctx, plans, choice, refusals);
+  // Both lists are in rank order already: merge rather than sort.
+  let explained = choice ? mergeByRank(refusals, stackingRefusals(plans, choice)) : refusals;
+  if (input.explainAll) {
+    explained = [...explained, ...notLookedAt(index, plans, explained)].sort((a, b) => a.p.rank - b.p.rank);
+  }
+  return assemble(ctx, plans, choice, explained);
 }
 
 /** The promotions this basket touches through its lines' facts, plus those touching no product; by rank. */
@@ -104,6 +108,18 @@ function withBy(code: "excluded_by_exclusive" | "units_taken", by: string | unde
   return by === undefined ? { code } : { code, detail: by };
 }
 
+type Explained = { p: CompiledPromotion; refusal: Refusal };
+
+function mergeByRank(a: readonly Explained[], b: readonly Explained[]): Explained[] {
+  const merged: Explained[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  for (let k = 0; k < merged.length; k++) {
+    merged[k] = j >= b.length || (i < a.length && a[i]!.p.rank < b[j]!.p.rank) ? a[i++]! : b[j++]!;
+  }
+  return merged;
+}
+
 function notLookedAt(
   index: PromotionIndex,
   plans: readonly Plan[],
@@ -122,32 +138,12 @@ function assemble(
   refusals: readonly { p: CompiledPromotion; refusal: Refusal }[],
 ): Evaluation {
   const currency = ctx.input.settings.currency;
-  const promotions = ctx.index.promotions;
-  const perLine: LineDiscount[][] = ctx.lines.map(() => []);
-  const shares = [...(choice?.best.state.shares ?? [])].sort(
-    (a, b) => promotions[a.promotion]!.rank - promotions[b.promotion]!.rank || a.line - b.line,
-  );
-  for (const share of shares) {
-    const list = perLine[share.line]!;
-    const last = list[list.length - 1];
-    if (last && last.promotionId === promotions[share.promotion]!.id) {
-      list[list.length - 1] = {
-        ...last,
-        amountMinor: last.amountMinor + share.amount,
-        units: last.units + share.units,
-      };
-    } else
-      list.push({
-        promotionId: promotions[share.promotion]!.id,
-        amountMinor: share.amount,
-        units: share.units,
-      });
-  }
+  const perLine = discountsPerLine(ctx, choice);
   const lines: PricedLine[] = new Array(ctx.lines.length);
   let gross = 0;
   let discount = 0;
   ctx.lines.forEach((line, i) => {
-    const discounts = perLine[i]!.filter((d) => d.amountMinor > 0);
+    const discounts = perLine[i]!;
     const lineGross = line.price * line.quantity;
     const lineDiscount = discounts.reduce((sum, d) => sum + d.amountMinor, 0);
     if (lineDiscount > lineGross) throw new Error(`line ${line.def.id} discounted below zero`);
@@ -164,9 +160,7 @@ function assemble(
       netMinor: lineGross - lineDiscount,
     };
   });
-  const rejected: Rejection[] = [...refusals]
-    .sort((a, b) => a.p.rank - b.p.rank)
-    .map(({ p, refusal }) => toRejection(p, refusal, currency));
+  const rejected: Rejection[] = refusals.map(({ p, refusal }) => toRejection(p, refusal, currency));
   return {
     currency,
     lines,
@@ -175,6 +169,27 @@ function assemble(
     rejected,
     search: { combinationsTried: choice?.combinationsTried ?? 0, exhaustive: choice?.exhaustive ?? true },
   };
+}
+
+/** Each line's discounts, one entry per promotion, in rank order. */
+function discountsPerLine(ctx: EvalContext, choice: Choice | null): LineDiscount[][] {
+  const promotions = ctx.index.promotions;
+  const buckets: LineShare[][] = ctx.lines.map(() => []);
+  for (const share of choice?.best.state.shares ?? []) buckets[share.line]!.push(share);
+  return buckets.map((bucket) => {
+    if (bucket.length > 1)
+      bucket.sort((a, b) => promotions[a.promotion]!.rank - promotions[b.promotion]!.rank);
+    const discounts: LineDiscount[] = [];
+    let last: { promotionId: string; amountMinor: number; units: number } | undefined;
+    for (const share of bucket) {
+      const promotionId = promotions[share.promotion]!.id;
+      if (last !== undefined && last.promotionId === promotionId) {
+        last.amountMinor += share.amount;
+        last.units += share.units;
+      } else discounts.push((last = { promotionId, amountMinor: share.amount, units: share.units }));
+    }
+    return discounts;
+  });
 }
 
 function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedPromotion[] {
