@@ -67,15 +67,22 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
     };
   }
   const groups = orderedGroups(run.ctx, plan, benefit);
-  const cursors: Cursor[] = groups.map(() => ({ position: 0 }));
   const triggerHolds: Pick[] = [];
+  const application: Application = {
+    run,
+    plan,
+    benefit,
+    groups,
+    cursors: groups.map(() => ({ position: 0 })),
+    triggerHolds,
+  };
   const parts: Pick[] = [];
   const byAmount = benefit.repeat?.kpi === "amount";
   const cap = Math.min(plan.instancesMax, plan.caps.times);
   let instances = 0;
   let blocked: Outcome["blocked"] = null;
   while (instances < cap) {
-    const formed = formInstance(run, plan, benefit, groups, cursors, triggerHolds);
+    const formed = formInstance(application);
     if (!Array.isArray(formed)) {
       // Units missing while no other promotion touched them means there was nothing to discount.
       if (instances === 0) blocked = formed === "units" && !contested(run, plan) ? null : formed;
@@ -88,11 +95,7 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
     instances += multiplier;
   }
   let cappedBy =
-    instances > 0 &&
-    instances === plan.caps.times &&
-    cutShort(run, plan, benefit, groups, cursors, triggerHolds)
-      ? plan.caps.timesRule
-      : undefined;
+    instances > 0 && instances === plan.caps.times && cutShort(application) ? plan.caps.timesRule : undefined;
   run.release(triggerHolds);
   let discount = parts.reduce((sum, part) => sum + part.amount, 0);
   if (discount > plan.caps.discount) {
@@ -165,15 +168,21 @@ function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): O
   return { discount, instances: discount > 0 ? 1 : 0, units, cappedBy: undefined, blocked };
 }
 
+/** One product promotion being applied: where its walk over each group stands, what it set aside. */
+interface Application {
+  readonly run: RunState;
+  readonly plan: Plan;
+  readonly benefit: ProductBenefit;
+  /** The plan's groups in the order the benefit takes units. */
+  readonly groups: readonly (readonly number[])[];
+  readonly cursors: readonly Cursor[];
+  /** Trigger units set aside by the instances formed so far; released when the promotion is done. */
+  readonly triggerHolds: Pick[];
+}
+
 /** Sets aside the units of one instance, or says why none can be formed. */
-function formInstance(
-  run: RunState,
-  plan: Plan,
-  benefit: ProductBenefit,
-  groups: readonly (readonly number[])[],
-  cursors: readonly Cursor[],
-  triggerHolds: Pick[],
-): Pick[] | "units" | Missing {
+function formInstance(application: Application): Pick[] | "units" | Missing {
+  const { run, plan, benefit, groups, cursors, triggerHolds } = application;
   const picks: Pick[] = [];
   const triggers: Pick[] = [];
   const fail = (why: "units" | Missing): "units" | Missing => {
@@ -270,16 +279,10 @@ function reserveTriggers(
 }
 
 /** The times cap stopped the benefit while the basket held units for one more instance. */
-function cutShort(
-  run: RunState,
-  plan: Plan,
-  benefit: ProductBenefit,
-  groups: readonly (readonly number[])[],
-  cursors: readonly Cursor[],
-  triggerHolds: Pick[],
-): boolean {
+function cutShort(application: Application): boolean {
+  const { run, plan, benefit } = application;
   if (plan.caps.times >= plan.instancesMax || benefit.repeat?.kpi === "amount") return false;
-  const probe = formInstance(run, plan, benefit, groups, cursors, triggerHolds);
+  const probe = formInstance(application);
   if (!Array.isArray(probe)) return false;
   run.release(probe);
   return true;
