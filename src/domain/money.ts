@@ -2,19 +2,9 @@
 // are integer basis points, every division names its rounding mode, and every split of an amount over
 // parts is done by one function whose parts sum exactly to the whole.
 
-/** An integer amount in the currency's minor units (cents, pence, paise). */
-export type Minor = number & { readonly __brand: "Minor" };
-/** A percentage in basis points: 10_000 is 100 %. */
-export type BasisPoints = number & { readonly __brand: "BasisPoints" };
-
 /** Largest amount Till accepts anywhere: keeps `amount * 10_000` exact in a double (2^53). */
 export const MINOR_MAX = 100_000_000_000; // 1e11 minor units = one billion in a two-decimal currency
-export const BPS_FULL = 10_000 as BasisPoints;
-
-export const minor = (n: number): Minor => {
-  if (!Number.isSafeInteger(n)) throw new Error(`minor units must be a safe integer, got ${n}`);
-  return n as Minor;
-};
+const BPS_FULL = 10_000;
 
 export type RoundingMode = "half_even" | "half_up" | "down";
 

@@ -49,7 +49,7 @@ export function rejectionMessage(
   return FIXED[code];
 }
 
-export function shortfallText(shortfall: Shortfall, currency: string): string {
+function shortfallText(shortfall: Shortfall, currency: string): string {
   switch (shortfall.kind) {
     case "amount":
       return `Add ${formatMinor(shortfall.missing, currency)}`;

@@ -95,7 +95,7 @@ function checkType(p: CompiledPromotion, ctx: EvalContext): Refusal | null {
 }
 
 /** true when the condition holds; otherwise the shortfall, or null when "more" would not help. */
-export function checkCondition(c: Condition, scopeId: number, ctx: EvalContext): true | Shortfall | null {
+function checkCondition(c: Condition, scopeId: number, ctx: EvalContext): true | Shortfall | null {
   switch (c.kind) {
     case "cart_amount":
       return compare(ctx.grossTotal, c.op, c.amountMinor, "amount");

@@ -77,7 +77,7 @@ function file<T>(map: Map<string, T[]>, key: string, value: T): void {
   else if (list[list.length - 1] !== value) list.push(value);
 }
 
-export function selectorKeys(selector: Selector): string[] {
+function selectorKeys(selector: Selector): string[] {
   switch (selector.kind) {
     case "skus":
       return selector.skus.map(skuKey);
