@@ -52,6 +52,11 @@ export class EvalContext {
     this.lines = basket.lines
       .map((def, inputIndex) => ({ def, inputIndex, price: def.unitPriceMinor, quantity: def.quantity }))
       .sort((a, b) => (a.def.id < b.def.id ? -1 : a.def.id > b.def.id ? 1 : 0));
+    for (let i = 1; i < this.lines.length; i++) {
+      // Discounts are reported per line id: the edge (API, CLI) refuses duplicates; reaching here is a bug.
+      if (this.lines[i]!.def.id === this.lines[i - 1]!.def.id)
+        throw new Error(`duplicate line id ${this.lines[i]!.def.id}`);
+    }
     let gross = 0;
     let units = 0;
     for (const line of this.lines) {

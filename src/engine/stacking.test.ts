@@ -161,3 +161,12 @@ describe("bounded search", () => {
     expect(result.totals.discountMinor).toBe(2000); // every exclusive kept: 10 × 2.00
   });
 });
+
+describe("input contract", () => {
+  it("refuses a basket with a duplicate line id loudly (the edge validates; this is a bug)", () => {
+    const duplicate: Basket = { lines: [basket.lines[0]!, { ...basket.lines[1]!, id: "1" }] };
+    expect(() => evaluate(compilePromotions([]), { basket: duplicate, settings, at })).toThrow(
+      /duplicate line id 1/,
+    );
+  });
+});
