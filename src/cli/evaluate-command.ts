@@ -173,8 +173,7 @@ export function renderReceipt(result: Evaluation): string {
       colWidths: [34, 24, 60],
       wordWrap: true,
     });
-    for (const r of result.rejected)
-      rejected.push([`${r.promotionId}\n${r.name}`, r.code, r.message + (r.by ? ` (${r.by})` : "")]);
+    for (const r of result.rejected) rejected.push([`${r.promotionId}\n${r.name}`, r.code, r.message]);
     out.push(rejected.toString());
   }
   return out.join("\n");

@@ -222,7 +222,7 @@ function toRejection(p: CompiledPromotion, refusal: Refusal, currency: string): 
     promotionId: p.id,
     name: p.def.name,
     code: refusal.code,
-    message: rejectionMessage(byStacking ? { code: refusal.code } : refusal, currency, p.def.conditions),
+    message: rejectionMessage(refusal, currency, p.def.conditions),
   };
   if (refusal.conditionIndex !== undefined) rejection.conditionIndex = refusal.conditionIndex;
   if (refusal.shortfall !== undefined) rejection.shortfall = refusal.shortfall;

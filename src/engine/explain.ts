@@ -42,6 +42,10 @@ export function rejectionMessage(
     return condition ? `Condition not met: ${conditionText(condition, currency)}.` : FIXED[code];
   }
   if (code === "limit_reached" && refusal.rule) return `The limit ${refusal.rule} is used up.`;
+  // For the stacking codes the detail is the winning promotion's id.
+  if (code === "units_taken" && detail) return `Its products were already discounted by ${detail}.`;
+  if (code === "excluded_by_exclusive" && detail)
+    return `Left out: the combination with ${detail} gives the customer more.`;
   if (code === "not_eligible" && detail === "customer_limit") {
     return "The promotion has a per-customer limit, so it needs an identified customer.";
   }
