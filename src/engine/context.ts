@@ -35,7 +35,7 @@ export class EvalContext {
   readonly vouchers: ReadonlySet<string>;
   readonly customer: CustomerLookups;
   /** Scope id → its match, for the scopes this basket touches (sparse array over the index's scopes). */
-  private readonly matches: (ScopeMatch | undefined)[] = [];
+  private readonly matches: (ScopeMatch | undefined)[];
   private readonly touched: number[] = [];
   private readonly orderedAscending = new Map<readonly number[], number[]>();
   private readonly orderedDescending = new Map<readonly number[], number[]>();
@@ -73,6 +73,8 @@ export class EvalContext {
     this.tenders = basket.tenders ?? [];
     this.vouchers = new Set((basket.giftVouchers ?? []).map((v) => v.toUpperCase()));
     this.customer = new CustomerLookups(input.customer);
+    // Sized once: a preallocated array keeps fast elements; one grown at random indexes turns into a dictionary.
+    this.matches = new Array<ScopeMatch | undefined>(index.scopes.length);
     this.member = new Int32Array(this.lines.length);
     this.matchScopes();
   }
@@ -129,9 +131,10 @@ export class EvalContext {
     const lists: (readonly number[])[] = [];
     for (let i = 0; i < this.lines.length; i++) {
       const line = this.lines[i]!;
-      scopesByFact.listsFor(line.def, lists);
-      for (const ids of lists)
-        for (const id of ids) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
+      const found = scopesByFact.listsFor(line.def, lists);
+      for (let k = 0; k < found; k++) {
+        for (const id of lists[k]!) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
+      }
       for (const id of universalScopeIds) this.addLine(id, i, line, isExcluded(scopes[id]!, line.def));
     }
   }

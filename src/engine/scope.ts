@@ -40,34 +40,36 @@ export class ProductIndex<T> {
     }
   }
 
-  /** Every list a line's facts are filed under (a value may appear in several). */
-  listsFor(line: BasketLine, into: (readonly T[])[]): void {
-    into.length = 0;
+  /**
+   * Writes every list a line's facts are filed under into `into` from index 0 and returns how many
+   * (a value may appear in several). `into` is reused across lines: no allocation, no truncation.
+   */
+  listsFor(line: BasketLine, into: (readonly T[])[]): number {
+    let count = 0;
     const bySku = this.skus.get(line.sku);
-    if (bySku) into.push(bySku);
+    if (bySku) into[count++] = bySku;
     if (line.categories && this.categories.size > 0) {
       for (const c of line.categories) {
         const list = this.categories.get(c);
-        if (list) into.push(list);
+        if (list) into[count++] = list;
       }
     }
     if (line.brand !== undefined && this.brands.size > 0) {
       const list = this.brands.get(line.brand);
-      if (list) into.push(list);
+      if (list) into[count++] = list;
     }
     if (line.attributes && this.attributes.size > 0) {
       for (const name in line.attributes) {
         const list = this.attributes.get(name)?.get(line.attributes[name]!);
-        if (list) into.push(list);
+        if (list) into[count++] = list;
       }
     }
+    return count;
   }
 
   /** Whether any of the line's facts is filed here. */
   holds(line: BasketLine): boolean {
-    const lists: (readonly T[])[] = [];
-    this.listsFor(line, lists);
-    return lists.length > 0;
+    return this.listsFor(line, []) > 0;
   }
 }
 
