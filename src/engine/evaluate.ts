@@ -71,11 +71,11 @@ function stackingRefusals(
   const firstCart = applied.find((a) => a.isCart);
   // The first promotion (by rank) that discounted each line: who holds what a rejected plan wanted.
   const promotions = choice.best.state.ctx.index.promotions;
-  const holder = new Map<number, CompiledPromotion>();
+  const holder: (CompiledPromotion | undefined)[] = new Array(state.ctx.lines.length);
   for (const share of state.shares) {
-    const known = holder.get(share.line);
+    const known = holder[share.line];
     const p = promotions[share.promotion]!;
-    if (known === undefined || p.rank < known.rank) holder.set(share.line, p);
+    if (known === undefined || p.rank < known.rank) holder[share.line] = p;
   }
   const winnerOver = (plan: Plan): string | undefined => {
     if (cartExclusive) return cartExclusive.p.id;
@@ -83,7 +83,7 @@ function stackingRefusals(
     let best: CompiledPromotion | undefined;
     for (const group of plan.groups) {
       for (const line of group) {
-        const p = holder.get(line);
+        const p = holder[line];
         if (p && p !== plan.p && (best === undefined || p.rank < best.rank)) best = p;
       }
     }

@@ -40,23 +40,20 @@ export function choose(ctx: EvalContext, plans: readonly Plan[]): Choice {
 function sharingLines(plans: readonly Plan[], lineCount: number): boolean[] {
   const users = new Int32Array(lineCount);
   const lastUser = new Int32Array(lineCount).fill(-1);
-  const forEachLine = (plan: Plan, visit: (line: number) => void): void => {
-    for (const group of plan.groups) for (const line of group) visit(line);
-  };
-  plans.forEach((plan, i) => {
-    if (plan.isCart) return;
-    forEachLine(plan, (line) => {
-      if (lastUser[line] === i) return;
-      lastUser[line] = i;
-      users[line]!++;
-    });
-  });
-  return plans.map((plan) => {
-    if (!plan.exclusive) return false;
-    let shared = false;
-    forEachLine(plan, (line) => (shared ||= users[line]! > 1));
-    return shared;
-  });
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    if (plan.isCart) continue;
+    for (const group of plan.groups) {
+      for (const line of group) {
+        if (lastUser[line] === i) continue;
+        lastUser[line] = i;
+        users[line]!++;
+      }
+    }
+  }
+  return plans.map(
+    (plan) => plan.exclusive && plan.groups.some((group) => group.some((line) => users[line]! > 1)),
+  );
 }
 
 class Search {
