@@ -26,8 +26,8 @@ const NO_MATCH: ScopeMatch = Object.freeze({ lines: [], units: 0, gross: 0 }) as
 
 export class EvalContext {
   readonly lines: Line[];
-  readonly grossTotal: number;
-  readonly unitsTotal: number;
+  /** The whole basket as one match: every line, all units, the gross (the trigger scope of a promotion without line conditions). */
+  readonly basket: ScopeMatch;
   readonly distinctSkus: number;
   readonly clock: LocalClock;
   readonly channel: string;
@@ -57,14 +57,12 @@ export class EvalContext {
       if (this.lines[i]!.def.id === this.lines[i - 1]!.def.id)
         throw new Error(`duplicate line id ${this.lines[i]!.def.id}`);
     }
-    let gross = 0;
-    let units = 0;
-    for (const line of this.lines) {
-      gross += line.price * line.quantity;
-      units += line.quantity;
-    }
-    this.grossTotal = gross;
-    this.unitsTotal = units;
+    this.basket = { lines: [], units: 0, gross: 0 };
+    this.lines.forEach((line, i) => {
+      this.basket.lines.push(i);
+      this.basket.units += line.quantity;
+      this.basket.gross += line.price * line.quantity;
+    });
     this.distinctSkus = new Set(this.lines.map((l) => l.def.sku)).size;
     const atMs = typeof input.at === "number" ? input.at : Date.parse(input.at);
     if (Number.isNaN(atMs)) throw new Error(`invalid evaluation instant ${String(input.at)}`);

@@ -98,10 +98,10 @@ function checkType(p: CompiledPromotion, ctx: EvalContext): Refusal | null {
 function checkCondition(c: Condition, scopeId: number, ctx: EvalContext): true | Shortfall | null {
   switch (c.kind) {
     case "cart_amount":
-      return compare(ctx.grossTotal, c.op, c.amountMinor, "amount");
+      return compare(ctx.basket.gross, c.op, c.amountMinor, "amount");
     case "item_count":
       return c.counting === "units"
-        ? compare(ctx.unitsTotal, c.op, c.count, "quantity")
+        ? compare(ctx.basket.units, c.op, c.count, "quantity")
         : compare(ctx.distinctSkus, c.op, c.count, "distinct_skus");
     case "line_amount":
       return compare(ctx.match(scopeId).gross, c.op, c.amountMinor, "amount");

@@ -55,9 +55,7 @@ interface Trigger {
 }
 
 function triggerOf(p: CompiledPromotion, ctx: EvalContext): Trigger {
-  if (p.triggerScopeIds.length === 0) {
-    return { lines: ctx.lines.map((_, i) => i), units: ctx.unitsTotal, gross: ctx.grossTotal };
-  }
+  if (p.triggerScopeIds.length === 0) return ctx.basket;
   if (p.triggerScopeIds.length === 1) return ctx.match(p.triggerScopeIds[0]!);
   const seen = new Set<number>();
   for (const id of p.triggerScopeIds) for (const line of ctx.match(id).lines) seen.add(line);
