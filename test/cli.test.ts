@@ -55,6 +55,14 @@ describe("till cli", () => {
           conditions: [],
           benefit: { kind: "cart", value: { kind: "percentage", bps: 20_000 } },
         },
+        {
+          id: "y",
+          name: "n".repeat(51),
+          type: "pos",
+          schedule: { startsAt: "2026-01-01T00:00:00Z" },
+          conditions: [],
+          benefit: { kind: "cart", value: { kind: "percentage", bps: 1_000 } },
+        },
       ]),
     );
     const failure = await till("evaluate", "--promotions", file, "--basket", "examples/basket.json").catch(
@@ -62,6 +70,8 @@ describe("till cli", () => {
     );
     expect(failure.code).toBe(2);
     expect(failure.stderr).toContain("/promotions/0/benefit/value/bps");
+    expect(failure.stderr).toContain("/promotions/1/name");
+    expect(failure.stderr).toContain("[name_too_long]");
   });
 
   it("refuses a basket with a bad instant", async () => {
