@@ -2,6 +2,8 @@
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { InputError, runEvaluate } from "./evaluate-command.js";
+import { CliError, openDatabase, serve } from "./serve-command.js";
+import { migrate } from "../store/migrate.js";
 
 const examples = (name: string): string => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
@@ -43,10 +45,53 @@ program
       );
   });
 
+const dataDirOption = [
+  "--data-dir <dir>",
+  "embedded database folder (env TILL_DATA_DIR)",
+  process.env["TILL_DATA_DIR"] ?? "./data",
+] as const;
+
+program
+  .command("serve")
+  .description("serve the API; without DATABASE_URL on an embedded PostgreSQL in the data folder")
+  .option("--port <port>", "TCP port (env PORT)", parsePort, Number(process.env["PORT"] ?? 3000))
+  .option("--host <host>", "address to listen on (env HOST)", process.env["HOST"] ?? "127.0.0.1")
+  .option(...dataDirOption)
+  .option("--demo", "on a new database, also load the demo catalog, customers and promotions")
+  .action(async (options: { port: number; host: string; dataDir: string; demo?: boolean }) => serve(options));
+
+program
+  .command("migrate")
+  .description("apply the database migrations (DATABASE_URL, or the embedded database)")
+  .option(...dataDirOption)
+  .action(async (options: { dataDir: string }) => {
+    const database = await openDatabase(options.dataDir, 1);
+    try {
+      const report = await migrate(database.db);
+      console.log(
+        report.applied.length > 0
+          ? `applied ${report.applied.join(", ")} to ${database.where}`
+          : `${database.where} is up to date (${report.current})`,
+      );
+    } finally {
+      await database.close();
+    }
+  });
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError("a TCP port, 0 to 65535");
+  return port;
+}
+
 try {
   await program.parseAsync();
 } catch (error) {
-  if (error instanceof InputError || error instanceof InvalidArgumentError) {
+  if (error instanceof CliError) {
+    console.error(`till: ${error.message}`);
+    process.exitCode = 1;
+  } else if (error instanceof InputError || error instanceof InvalidArgumentError) {
     console.error(`till: ${error.message}`);
     for (const issue of error instanceof InputError ? error.issues : []) {
       console.error(`  ${issue.path}: ${issue.message} [${issue.code}]`);

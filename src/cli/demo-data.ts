@@ -1,0 +1,36 @@
+// The demo a newcomer prices against in the first minute: loaded through the public API, like any
+// integration would, from examples/demo-data.json and examples/promotions.json.
+import { readFile } from "node:fs/promises";
+import type { App } from "../api/app.js";
+
+const example = (name: string): URL => new URL(`../../examples/${name}`, import.meta.url);
+
+interface DemoData {
+  readonly stores: { id: string; name: string }[];
+  readonly catalog: { sku: string }[];
+  readonly customers: { id: string }[];
+}
+
+export async function loadDemo(app: App, adminKey: string): Promise<void> {
+  const data = JSON.parse(await readFile(example("demo-data.json"), "utf8")) as DemoData;
+  const { promotions } = JSON.parse(await readFile(example("promotions.json"), "utf8")) as {
+    promotions: { id: string }[];
+  };
+  const call = async (method: "PUT" | "POST", url: string, payload?: object): Promise<void> => {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${adminKey}` },
+      ...(payload ? { payload } : {}),
+    });
+    if (response.statusCode >= 300)
+      throw new Error(`demo: ${method} ${url} answered ${response.statusCode}: ${response.body}`);
+  };
+  for (const { id, ...store } of data.stores) await call("PUT", `/v1/stores/${id}`, store);
+  await call("POST", "/v1/catalog/items/bulk", { items: data.catalog });
+  for (const { id, ...customer } of data.customers) await call("PUT", `/v1/customers/${id}`, customer);
+  for (const promotion of promotions) {
+    await call("POST", "/v1/promotions", promotion);
+    await call("POST", `/v1/promotions/${promotion.id}/publish`);
+  }
+}

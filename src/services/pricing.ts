@@ -1,0 +1,329 @@
+// Pricing against the store: turn a client's basket into the engine's input (catalog prices and facts,
+// the store, the customer, the codes, the capacity left under every limit), run the engine, and say
+// what a commit would consume. A quote reads capacity as it is; a sale reads it under lock.
+//
+// Capacity is read only for the promotions that apply: price with full capacity, read (or lock) the
+// counters of the applied promotions that have ledger limits, price again, and repeat while a
+// promotion with limits applies whose counters were not read (a capped promotion can free units for
+// another). Each round adds at least one promotion, so the loop ends; in practice it runs twice.
+import type { Basket, BasketLine, Capacity, CustomerContext } from "../domain/basket.js";
+import type { Issue } from "../domain/check.js";
+import { cycleAt, rollingWindowStartMs } from "../domain/limits.js";
+import { limitRuleKey, type LimitRule, type Promotion } from "../domain/promotion.js";
+import { compilePromotions, evaluate, type Evaluation, type PromotionIndex } from "../engine/index.js";
+import type { Queryable, Tx } from "../store/db.js";
+import {
+  counterId,
+  lockCounters,
+  readCounters,
+  sumLedgerSince,
+  type CounterKey,
+  type LedgerEntry,
+} from "../store/limits.js";
+import {
+  loadCatalogFacts,
+  loadCustomerFacts,
+  loadPublishedPromotions,
+  loadStoreFacts,
+  resolveCodes,
+} from "../store/pricing.js";
+import type { WorkspaceRow } from "../store/workspaces.js";
+import { invalid } from "./problem.js";
+import type { BasketRequest } from "./requests.js";
+
+export interface Catalogued {
+  readonly index: PromotionIndex;
+  readonly byId: ReadonlyMap<string, Promotion>;
+  readonly version: number;
+}
+
+/** Compiled promotions per workspace, rebuilt when the workspace's promotions_version moves. */
+const compiled = new Map<string, Catalogued>();
+const COMPILED_WORKSPACES_MAX = 1_000;
+
+export async function publishedPromotions(q: Queryable, workspace: WorkspaceRow): Promise<Catalogued> {
+  const hit = compiled.get(workspace.id);
+  if (hit && hit.version === workspace.promotionsVersion) return hit;
+  const definitions = await loadPublishedPromotions(q, workspace.id);
+  const entry: Catalogued = {
+    index: compilePromotions(definitions),
+    byId: new Map(definitions.map((d) => [d.id, d])),
+    version: workspace.promotionsVersion,
+  };
+  if (compiled.size >= COMPILED_WORKSPACES_MAX) compiled.clear();
+  compiled.set(workspace.id, entry);
+  return entry;
+}
+
+export interface PricingOptions {
+  readonly nowMs: number;
+  readonly maySetPrices: boolean;
+  /** Inside a sale: counters are locked through this transaction. Absent for a quote. */
+  readonly lock?: Tx;
+}
+
+export interface Priced {
+  readonly evaluation: Evaluation;
+  readonly basket: Basket;
+  /** What a commit consumes, per counter, in the cycle it belongs to. */
+  readonly consumption: readonly LedgerEntry[];
+  /** Codes presented that gave nothing: unknown, for another promotion, or not applicable. */
+  readonly unusedCodes: readonly string[];
+  /** The code used for each applied code promotion. */
+  readonly codeByPromotion: ReadonlyMap<string, string>;
+}
+
+const LEDGER_LEVELS = new Set(["customer", "global", "code"]);
+
+export async function price(
+  q: Queryable,
+  workspace: WorkspaceRow,
+  request: BasketRequest,
+  options: PricingOptions,
+): Promise<Priced> {
+  const promotions = await publishedPromotions(q, workspace);
+  const basket = await buildBasket(q, workspace.id, request, options.maySetPrices);
+  const codes = await presentedCodes(q, workspace.id, request.codes ?? []);
+  const customer = await customerContext(q, workspace.id, request.customerId, codes);
+  const settings = {
+    currency: workspace.currency,
+    timeZone: workspace.timeZone,
+    cartStacking: workspace.cartStacking,
+    productStacking: workspace.productStacking,
+  };
+  const limits = new LimitReader(q, workspace, options, request.customerId, codes);
+  let evaluation: Evaluation;
+  for (let round = 0; ; round++) {
+    evaluation = evaluate(promotions.index, {
+      basket,
+      customer: { ...customer, capacity: limits.capacity() },
+      settings,
+      at: options.nowMs,
+    });
+    const unread = evaluation.applied
+      .map((a) => promotions.byId.get(a.promotionId)!)
+      .filter((p) => !limits.hasRead(p.id) && ledgerRules(p).length > 0);
+    if (unread.length === 0) break;
+    if (round > promotions.byId.size) throw new Error("capacity loop did not settle");
+    await limits.read(unread);
+  }
+  const used = new Set(evaluation.applied.map((a) => a.promotionId));
+  return {
+    evaluation,
+    basket,
+    consumption: limits.consumption(evaluation, promotions.byId),
+    unusedCodes: (request.codes ?? []).filter((c) => {
+      const promotionId = codes.get(normalizeCode(c));
+      return promotionId === undefined || !used.has(promotionId);
+    }),
+    codeByPromotion: new Map(
+      [...codes]
+        .filter(([, promotionId]) => used.has(promotionId))
+        .map(([code, promotionId]) => [promotionId, code]),
+    ),
+  };
+}
+
+export function normalizeCode(code: string): string {
+  return code.trim().toUpperCase();
+}
+
+function ledgerRules(p: Promotion): LimitRule[] {
+  return (p.limits ?? []).filter((r) => LEDGER_LEVELS.has(r.level));
+}
+
+async function buildBasket(
+  q: Queryable,
+  workspaceId: string,
+  request: BasketRequest,
+  maySetPrices: boolean,
+): Promise<Basket> {
+  const skus = [...new Set(request.lines.map((l) => l.sku))];
+  const catalog = await loadCatalogFacts(q, workspaceId, skus);
+  const issues: Issue[] = [];
+  const seen = new Set<string>();
+  const lines: BasketLine[] = [];
+  request.lines.forEach((line, i) => {
+    if (seen.has(line.id))
+      issues.push({
+        code: "duplicate_line_id",
+        path: `/lines/${i}/id`,
+        message: `line id "${line.id}" is used twice`,
+      });
+    seen.add(line.id);
+    const item = catalog.get(line.sku);
+    const sent = line.unitPriceMinor;
+    if (sent !== undefined && !maySetPrices && sent !== item?.priceMinor) {
+      issues.push({
+        code: "price_not_allowed",
+        path: `/lines/${i}/unitPriceMinor`,
+        message: "this key may not set prices: leave it out and the catalog's price applies",
+      });
+      return;
+    }
+    if (item === undefined && sent === undefined) {
+      issues.push({
+        code: "unknown_sku",
+        path: `/lines/${i}/sku`,
+        message: `SKU "${line.sku}" is not in the catalog`,
+      });
+      return;
+    }
+    lines.push({
+      id: line.id,
+      sku: line.sku,
+      quantity: line.quantity,
+      unitPriceMinor: sent ?? item!.priceMinor,
+      ...(item && item.categories.length > 0 ? { categories: item.categories } : {}),
+      ...(item?.brand ? { brand: item.brand } : {}),
+      ...(item && Object.keys(item.attributes).length > 0 ? { attributes: item.attributes } : {}),
+    });
+  });
+  let store: { conceptId?: string; zoneIds?: string[] } = {};
+  if (request.storeId !== undefined) {
+    const facts = await loadStoreFacts(q, workspaceId, request.storeId);
+    if (facts === null)
+      issues.push({
+        code: "unknown_store",
+        path: "/storeId",
+        message: `store "${request.storeId}" does not exist`,
+      });
+    else store = { ...(facts.conceptId ? { conceptId: facts.conceptId } : {}), zoneIds: facts.zoneIds };
+  }
+  if (issues.length > 0) throw invalid(issues, 422);
+  return {
+    lines,
+    ...(request.tenders ? { tenders: request.tenders } : {}),
+    ...(request.giftVouchers ? { giftVouchers: request.giftVouchers } : {}),
+    ...(request.storeId !== undefined ? { storeId: request.storeId } : {}),
+    ...store,
+    ...(request.channel ? { channel: request.channel } : {}),
+  };
+}
+
+/** code (normalized) → promotion id, for the codes that exist. */
+async function presentedCodes(
+  q: Queryable,
+  workspaceId: string,
+  codes: readonly string[],
+): Promise<Map<string, string>> {
+  if (codes.length === 0) return new Map();
+  const found = await resolveCodes(q, workspaceId, [...new Set(codes.map(normalizeCode))]);
+  return new Map(found.map((c) => [c.code, c.promotionId]));
+}
+
+async function customerContext(
+  q: Queryable,
+  workspaceId: string,
+  customerId: string | undefined,
+  codes: ReadonlyMap<string, string>,
+): Promise<CustomerContext> {
+  const codeList = [...codes].map(([code, promotionId]) => ({ promotionId, code }));
+  if (customerId === undefined) return { codes: codeList };
+  const facts = await loadCustomerFacts(q, workspaceId, customerId);
+  return {
+    customerId,
+    memberships: facts?.memberships ?? [],
+    segmentIds: facts?.segmentIds ?? [],
+    codes: codeList,
+  };
+}
+
+/** The counters of the promotions that apply: read (quote) or locked (sale), then turned into capacity. */
+class LimitReader {
+  private readonly read_ = new Map<string, Capacity[]>();
+  private readonly cycles = new Map<string, number>();
+
+  constructor(
+    private readonly q: Queryable,
+    private readonly workspace: WorkspaceRow,
+    private readonly options: PricingOptions,
+    private readonly customerId: string | undefined,
+    private readonly codes: ReadonlyMap<string, string>,
+  ) {}
+
+  hasRead(promotionId: string): boolean {
+    return this.read_.has(promotionId);
+  }
+
+  capacity(): Capacity[] {
+    return [...this.read_.values()].flat();
+  }
+
+  private subject(p: Promotion, rule: LimitRule): string | undefined {
+    if (rule.level === "global") return "";
+    if (rule.level === "customer") return this.customerId;
+    for (const [code, promotionId] of this.codes) if (promotionId === p.id) return code;
+    return undefined;
+  }
+
+  async read(promotions: readonly Promotion[]): Promise<void> {
+    const wanted: { p: Promotion; rule: LimitRule; key: CounterKey }[] = [];
+    for (const p of promotions) {
+      this.read_.set(p.id, []);
+      for (const rule of ledgerRules(p)) {
+        const subject = this.subject(p, rule);
+        if (subject !== undefined)
+          wanted.push({ p, rule, key: { promotionId: p.id, rule: limitRuleKey(rule), subject } });
+      }
+    }
+    const keys = wanted.map((w) => w.key);
+    const rows = this.options.lock
+      ? await lockCounters(this.options.lock, this.workspace.id, keys)
+      : await readCounters(this.q, this.workspace.id, keys);
+    const counters = new Map(rows.map((r) => [counterId(r), r]));
+    const rolling = wanted.filter((w) => w.rule.window.kind === "rolling");
+    const sums = await sumLedgerSince(
+      this.q,
+      this.workspace.id,
+      rolling.map((w) => ({
+        ...w.key,
+        sinceMs: rollingWindowStartMs(
+          w.rule.window as Extract<LimitRule["window"], { kind: "rolling" }>,
+          this.options.nowMs,
+          this.workspace.timeZone,
+        ),
+      })),
+    );
+    for (const { p, rule, key } of wanted) {
+      const id = counterId(key);
+      let used: number;
+      if (rule.window.kind === "rolling") {
+        used = sums.get(id) ?? 0;
+        this.cycles.set(id, 0);
+      } else {
+        const cycle = cycleAt(
+          rule.window,
+          Date.parse(p.schedule.startsAt),
+          this.options.nowMs,
+          this.workspace.timeZone,
+        );
+        const row = counters.get(id);
+        used = row !== undefined && row.cycleStart.getTime() === cycle.startMs ? row.used : 0;
+        this.cycles.set(id, cycle.startMs);
+      }
+      this.read_
+        .get(p.id)!
+        .push({ promotionId: p.id, rule: key.rule, remaining: Math.max(0, rule.max - used) });
+    }
+  }
+
+  /** What the evaluation consumes, per counter that was read. */
+  consumption(evaluation: Evaluation, byId: ReadonlyMap<string, Promotion>): LedgerEntry[] {
+    const entries: LedgerEntry[] = [];
+    for (const applied of evaluation.applied) {
+      const p = byId.get(applied.promotionId)!;
+      for (const c of applied.consumption) {
+        const rule = ledgerRules(p).find((r) => limitRuleKey(r) === c.rule);
+        if (rule === undefined || c.amount === 0) continue;
+        const subject = this.subject(p, rule);
+        if (subject === undefined) continue;
+        const key = { promotionId: p.id, rule: c.rule, subject };
+        const cycleStartMs = this.cycles.get(counterId(key));
+        if (cycleStartMs === undefined) throw new Error(`counter ${c.rule} of ${p.id} was not read`);
+        entries.push({ ...key, cycleStartMs, amount: c.amount });
+      }
+    }
+    return entries;
+  }
+}

@@ -1,0 +1,61 @@
+// The connection pool and the one way to run a transaction. Everything that talks SQL lives in
+// src/store; services call these functions and never build SQL themselves.
+import pg from "pg";
+
+export type Db = pg.Pool;
+export type Tx = pg.PoolClient;
+/** A pool or a client inside a transaction: read functions accept either. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+// bigint columns hold money and counters far below 2^53: read them as numbers, not strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text) => Number(text));
+
+export interface PoolOptions {
+  readonly url: string;
+  readonly max?: number;
+}
+
+export function createPool(options: PoolOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 20,
+    // A query that waits this long on a lock is a bug or an overload: fail rather than pile up.
+    statement_timeout: 30_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client that loses its connection emits here; without a listener Node would crash.
+  pool.on("error", () => undefined);
+  return pool;
+}
+
+/** PostgreSQL error codes worth a retry of the whole transaction. */
+const RETRYABLE = new Set(["40001", "40P01"]); // serialization_failure, deadlock_detected
+const ATTEMPTS_MAX = 5;
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === "23505" && (constraint === undefined || e.constraint === constraint);
+}
+
+/**
+ * Runs `work` in one READ COMMITTED transaction, retried from the start on a deadlock or a
+ * serialization failure (so `work` must not have side effects outside the database).
+ */
+export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await db.connect();
+    try {
+      await client.query("begin");
+      const result = await work(client);
+      await client.query("commit");
+      return result;
+    } catch (error) {
+      await client.query("rollback").catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (attempt >= ATTEMPTS_MAX || code === undefined || !RETRYABLE.has(code)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    } finally {
+      client.release();
+    }
+  }
+}

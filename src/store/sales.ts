@@ -1,0 +1,180 @@
+// The sale ledger: a sale row claimed first (its unique transaction id is the idempotency lock), then
+// its lines, the discount each promotion gave each line, and one redemption per applied promotion.
+import type { Queryable, Tx } from "./db.js";
+
+export type Claim =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly requestHash: Buffer; readonly receipt: string };
+
+/**
+ * Claims the transaction id. A concurrent claim of the same id waits here until the first commits
+ * (then it reads the first's receipt) or rolls back (then it claims).
+ */
+export async function claimSale(
+  tx: Tx,
+  sale: { workspaceId: string; id: string; transactionId: string; requestHash: Buffer; occurredAtMs: number },
+): Promise<Claim> {
+  const inserted = await tx.query(
+    `insert into sales (workspace_id, id, transaction_id, request_hash, occurred_at)
+     values ($1, $2, $3, $4, $5) on conflict (workspace_id, transaction_id) do nothing returning id`,
+    [sale.workspaceId, sale.id, sale.transactionId, sale.requestHash, new Date(sale.occurredAtMs)],
+  );
+  if (inserted.rowCount === 1) return { claimed: true };
+  const { rows } = await tx.query<{ requestHash: Buffer; receipt: string }>(
+    `select request_hash as "requestHash", receipt::text as receipt from sales where workspace_id = $1 and transaction_id = $2`,
+    [sale.workspaceId, sale.transactionId],
+  );
+  const row = rows[0];
+  if (row === undefined) throw new Error("a conflicting sale row vanished");
+  return { claimed: false, requestHash: row.requestHash, receipt: row.receipt };
+}
+
+export interface SaleLineRecord {
+  readonly lineId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly unitPriceMinor: number;
+  readonly grossMinor: number;
+  readonly discountMinor: number;
+  readonly netMinor: number;
+}
+
+export interface LineDiscountRecord {
+  readonly lineId: string;
+  readonly promotionId: string;
+  readonly amountMinor: number;
+  readonly units: number;
+}
+
+export interface RedemptionRecord {
+  readonly promotionId: string;
+  readonly code: string | null;
+  readonly discountMinor: number;
+  readonly instances: number;
+  readonly units: number;
+}
+
+export interface SaleRecord {
+  readonly workspaceId: string;
+  readonly id: string;
+  readonly customerId: string | null;
+  readonly occurredAtMs: number;
+  readonly totals: { readonly grossMinor: number; readonly discountMinor: number; readonly netMinor: number };
+  readonly receipt: string;
+  readonly lines: readonly SaleLineRecord[];
+  readonly discounts: readonly LineDiscountRecord[];
+  readonly redemptions: readonly RedemptionRecord[];
+}
+
+/** Writes the whole sale in one statement (one round trip). */
+export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
+  await tx.query(
+    `with s as (
+       update sales set customer_id = $3, gross_minor = $4, discount_minor = $5, net_minor = $6, receipt = $7::json
+        where workspace_id = $1 and id = $2
+     ), l as (
+       insert into sale_lines (workspace_id, sale_id, line_id, sku, quantity, unit_price_minor, gross_minor, discount_minor, net_minor)
+       select $1, $2, x."lineId", x.sku, x.quantity, x."unitPriceMinor", x."grossMinor", x."discountMinor", x."netMinor"
+         from json_to_recordset($8::json) as x("lineId" text, sku text, quantity int, "unitPriceMinor" bigint,
+                                                "grossMinor" bigint, "discountMinor" bigint, "netMinor" bigint)
+     ), d as (
+       insert into sale_line_discounts (workspace_id, sale_id, line_id, promotion_id, amount_minor, units)
+       select $1, $2, x."lineId", x."promotionId", x."amountMinor", x.units
+         from json_to_recordset($9::json) as x("lineId" text, "promotionId" text, "amountMinor" bigint, units int)
+     )
+     insert into redemptions (workspace_id, sale_id, promotion_id, customer_id, code, discount_minor, instances, units, occurred_at)
+     select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $10
+       from json_to_recordset($11::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)`,
+    [
+      sale.workspaceId,
+      sale.id,
+      sale.customerId,
+      sale.totals.grossMinor,
+      sale.totals.discountMinor,
+      sale.totals.netMinor,
+      sale.receipt,
+      JSON.stringify(sale.lines),
+      JSON.stringify(sale.discounts),
+      new Date(sale.occurredAtMs),
+      JSON.stringify(sale.redemptions),
+    ],
+  );
+}
+
+export interface SaleSummary {
+  readonly id: string;
+  readonly transactionId: string;
+  readonly customerId: string | null;
+  readonly occurredAt: Date;
+  readonly grossMinor: number;
+  readonly discountMinor: number;
+  readonly netMinor: number;
+}
+
+const SUMMARY_COLUMNS = `id, transaction_id as "transactionId", customer_id as "customerId", occurred_at as "occurredAt",
+  gross_minor as "grossMinor", discount_minor as "discountMinor", net_minor as "netMinor"`;
+
+export async function findSale(
+  q: Queryable,
+  workspaceId: string,
+  by: { id: string } | { transactionId: string },
+): Promise<SaleSummary | null> {
+  const [column, value] = "id" in by ? ["id", by.id] : ["transaction_id", by.transactionId];
+  const { rows } = await q.query<SaleSummary>(
+    `select ${SUMMARY_COLUMNS} from sales where workspace_id = $1 and ${column} = $2 and receipt is not null`,
+    [workspaceId, value],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listSales(
+  q: Queryable,
+  workspaceId: string,
+  filter: { customerId?: string; limit: number; before?: string },
+): Promise<SaleSummary[]> {
+  const { rows } = await q.query<SaleSummary>(
+    `select ${SUMMARY_COLUMNS} from sales
+      where workspace_id = $1 and receipt is not null
+        and ($2::text is null or customer_id = $2) and ($3::text is null or (occurred_at, id) < (select occurred_at, id from sales where workspace_id = $1 and id = $3))
+      order by occurred_at desc, id desc limit $4`,
+    [workspaceId, filter.customerId ?? null, filter.before ?? null, filter.limit],
+  );
+  return rows;
+}
+
+export interface RedemptionRow {
+  readonly promotionId: string;
+  readonly code: string | null;
+  readonly discountMinor: number;
+  readonly reversedMinor: number;
+  readonly instances: number;
+  readonly units: number;
+}
+
+export async function saleRedemptions(
+  q: Queryable,
+  workspaceId: string,
+  saleId: string,
+): Promise<RedemptionRow[]> {
+  const { rows } = await q.query<RedemptionRow>(
+    `select promotion_id as "promotionId", code, discount_minor as "discountMinor", reversed_minor as "reversedMinor",
+            instances, units
+       from redemptions where workspace_id = $1 and sale_id = $2 order by promotion_id`,
+    [workspaceId, saleId],
+  );
+  return rows;
+}
+
+export async function saleLines(
+  q: Queryable,
+  workspaceId: string,
+  saleId: string,
+): Promise<(SaleLineRecord & { returnedQuantity: number })[]> {
+  const { rows } = await q.query<SaleLineRecord & { returnedQuantity: number }>(
+    `select line_id as "lineId", sku, quantity, unit_price_minor as "unitPriceMinor", gross_minor as "grossMinor",
+            discount_minor as "discountMinor", net_minor as "netMinor", returned_quantity as "returnedQuantity"
+       from sale_lines where workspace_id = $1 and sale_id = $2 order by line_id`,
+    [workspaceId, saleId],
+  );
+  return rows;
+}
