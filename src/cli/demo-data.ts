@@ -2,8 +2,7 @@
 // integration would, from examples/demo-data.json and examples/promotions.json.
 import { readFile } from "node:fs/promises";
 import type { App } from "../api/app.js";
-
-const example = (name: string): URL => new URL(`../../examples/${name}`, import.meta.url);
+import { examplePath as example } from "./paths.js";
 
 interface DemoData {
   readonly stores: { id: string; name: string }[];

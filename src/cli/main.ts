@@ -1,11 +1,11 @@
 // The `till` command line. Each command is a thin shell over a service or the engine.
-import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { InputError, runEvaluate } from "./evaluate-command.js";
+import { examplePath } from "./paths.js";
 import { CliError, openDatabase, serve } from "./serve-command.js";
 import { migrate } from "../store/migrate.js";
 
-const examples = (name: string): string => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
+const examples = examplePath;
 
 const program = new Command()
   .name("till")

@@ -478,6 +478,16 @@ export const CommunicationSchema = Type.Object(
 );
 export type Communication = Static<typeof CommunicationSchema>;
 
+// ---- Returns.
+export const ReturnPolicySchema = Type.Object(
+  {
+    /** false: a return reverses the discount but the limits stay consumed (default true). */
+    restoreLimits: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type ReturnPolicy = Static<typeof ReturnPolicySchema>;
+
 // ---- The promotion.
 export const PromotionSchema = Type.Object(
   {
@@ -510,6 +520,8 @@ export const PromotionSchema = Type.Object(
     expiry: Type.Optional(ExpirySchema),
     communication: Type.Optional(CommunicationSchema),
     stacking: Type.Optional(StackingSchema),
+    /** What a return does to this promotion's limits; by default it gives back what the sale consumed. */
+    returns: Type.Optional(ReturnPolicySchema),
   },
   closed,
 );

@@ -1,20 +1,22 @@
 // Reading sales back: the receipt as answered, the lines with what was returned, the redemptions.
 import type { Db } from "../store/db.js";
 import { findSale, listSales, saleLines, saleRedemptions } from "../store/sales.js";
+import { saleReturns } from "../store/returns.js";
 import { notFound } from "./problem.js";
 
 export async function readSale(db: Db, workspaceId: string, saleId: string) {
   const sale = await findSale(db, workspaceId, { id: saleId });
   if (sale === null) throw notFound(`sale ${saleId}`);
-  const [lines, redemptions, receipt] = await Promise.all([
+  const [lines, redemptions, returns, receipt] = await Promise.all([
     saleLines(db, workspaceId, sale.id),
     saleRedemptions(db, workspaceId, sale.id),
+    saleReturns(db, workspaceId, sale.id),
     db.query<{ receipt: unknown }>("select receipt from sales where workspace_id = $1 and id = $2", [
       workspaceId,
       sale.id,
     ]),
   ]);
-  return { ...summaryJson(sale), lines, redemptions, receipt: receipt.rows[0]?.receipt };
+  return { ...summaryJson(sale), lines, redemptions, returns, receipt: receipt.rows[0]?.receipt };
 }
 
 export async function readSales(

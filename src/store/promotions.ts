@@ -124,7 +124,10 @@ export async function updateStatus(
 
 /** A draft goes with its codes. */
 export async function deletePromotion(tx: Tx, workspaceId: string, id: string): Promise<void> {
-  await tx.query(`delete from promotion_codes where workspace_id = $1 and promotion_id = $2`, [workspaceId, id]);
+  await tx.query(`delete from promotion_codes where workspace_id = $1 and promotion_id = $2`, [
+    workspaceId,
+    id,
+  ]);
   await tx.query(`delete from promotions where workspace_id = $1 and id = $2`, [workspaceId, id]);
 }
 

@@ -19,15 +19,15 @@ export async function usage(app: FastifyInstance): Promise<void> {
       customerUsage(app.deps.db, request.principal.workspaceId, request.params.customerId, app.deps.now()),
   );
 
-  app.get<{ Params: { promotionId: string }; Querystring: { cycles: number } }>(
-    "/promotions/:promotionId/limits",
+  app.get<{ Params: { id: string }; Querystring: { cycles: number } }>(
+    "/promotions/:id/limits",
     {
       config: { roles: ["admin", "marketer", "pos"] },
       schema: {
         tags: ["Limits"],
         summary:
           "A promotion's limit rules: global usage, and when each windowed rule resets (preview cycle)",
-        params: Type.Object({ promotionId: Id }),
+        params: Type.Object({ id: Id }),
         querystring: Type.Object(
           { cycles: Type.Integer({ minimum: 1, maximum: 24, default: 3 }) },
           { additionalProperties: false },
@@ -38,7 +38,7 @@ export async function usage(app: FastifyInstance): Promise<void> {
       promotionLimits(
         app.deps.db,
         request.principal.workspaceId,
-        request.params.promotionId,
+        request.params.id,
         app.deps.now(),
         request.query.cycles,
       ),
