@@ -43,6 +43,13 @@ describe("smoke", () => {
     expect(Object.keys(doc.body["paths"] as object)).toContain("/v1/sales");
   });
 
+  it("names an over-long id in the path as a problem, not a bare 414", async () => {
+    const reply = await server.request("GET", `/v1/sales/${"x".repeat(101)}`);
+    expect(reply.status).toBe(400);
+    expect(reply.headers["content-type"]).toMatch(/application\/problem\+json/);
+    expect((reply.body["errors"] as { path: string }[])[0]?.path).toBe("/params/saleId");
+  });
+
   it("commits a sale that uses what is left of a limit", async () => {
     const body = { transactionId: "t1", customerId: "c1", lines: [{ id: "1", sku: "COFFEE", quantity: 4 }] };
     const first = await server.request("POST", "/v1/sales", { body });
