@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(async () => rm(dataDir, { recursive: true, force: true }));
 
 function embeddedEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   delete env["DATABASE_URL"];
   return env;
 }
