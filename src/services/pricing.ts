@@ -9,10 +9,12 @@
 import type { Basket, BasketLine, Capacity, CustomerContext } from "../domain/basket.js";
 import type { Issue } from "../domain/check.js";
 import { cycleAt, rollingWindowStartMs } from "../domain/limits.js";
-import { limitRuleKey, type LimitRule, type Promotion } from "../domain/promotion.js";
+import { limitRuleKey, type LimitRule, type LimitWindow, type Promotion } from "../domain/promotion.js";
 import { compilePromotions, evaluate, type Evaluation, type PromotionIndex } from "../engine/index.js";
 import type { Queryable, Tx } from "../store/db.js";
 import {
+  addToCounters,
+  consume,
   counterId,
   lockCounters,
   readCounters,
@@ -21,14 +23,13 @@ import {
   type LedgerEntry,
 } from "../store/limits.js";
 import {
-  loadCatalogFacts,
-  loadCustomerFacts,
+  loadPricingFacts,
   loadPublishedPromotions,
-  loadStoreFacts,
-  resolveCodes,
+  type PricingFacts,
+  type SaleClaim,
 } from "../store/pricing.js";
 import type { WorkspaceRow } from "../store/workspaces.js";
-import { invalid } from "./problem.js";
+import { invalid, notFound } from "./problem.js";
 import type { BasketRequest } from "./requests.js";
 
 export interface Catalogued {
@@ -66,7 +67,7 @@ export interface Priced {
   readonly evaluation: Evaluation;
   readonly basket: Basket;
   /** What a commit consumes, per counter, in the cycle it belongs to. */
-  readonly consumption: readonly LedgerEntry[];
+  readonly consumption: readonly ConsumptionEntry[];
   /** Codes presented that gave nothing: unknown, for another promotion, or not applicable. */
   readonly unusedCodes: readonly string[];
   /** The code used for each applied code promotion. */
@@ -77,14 +78,15 @@ const LEDGER_LEVELS = new Set(["customer", "global", "code"]);
 
 export async function price(
   q: Queryable,
-  workspace: WorkspaceRow,
+  facts: PricingFacts,
   request: BasketRequest,
   options: PricingOptions,
 ): Promise<Priced> {
+  const { workspace } = facts;
   const promotions = await publishedPromotions(q, workspace);
-  const basket = await buildBasket(q, workspace.id, request, options.maySetPrices);
-  const codes = await presentedCodes(q, workspace.id, request.codes ?? []);
-  const customer = await customerContext(q, workspace.id, request.customerId, codes);
+  const basket = buildBasket(facts, request, options.maySetPrices);
+  const codes = new Map(facts.codes.map((c) => [c.code, c.promotionId]));
+  const customer = customerContext(facts, request.customerId, codes);
   const settings = {
     currency: workspace.currency,
     timeZone: workspace.timeZone,
@@ -124,6 +126,82 @@ export async function price(
   };
 }
 
+/** What pricing reads for this request, in one round trip (and, for a sale, the claim with it). */
+export async function pricingFacts(
+  q: Queryable,
+  workspaceId: string,
+  request: BasketRequest,
+  claim?: SaleClaim,
+): Promise<PricingFacts & { claimed: boolean }> {
+  const facts = await loadPricingFacts(
+    q,
+    workspaceId,
+    {
+      skus: [...new Set(request.lines.map((l) => l.sku))],
+      ...(request.customerId !== undefined ? { customerId: request.customerId } : {}),
+      ...(request.storeId !== undefined ? { storeId: request.storeId } : {}),
+      codes: [...new Set((request.codes ?? []).map(normalizeCode))],
+    },
+    claim,
+  );
+  if (facts === null) throw notFound(`workspace ${workspaceId}`);
+  return facts;
+}
+
+/** A ledger entry with what it takes to check it again at commit time. */
+export interface ConsumptionEntry extends LedgerEntry {
+  readonly max: number;
+  readonly rolling: Extract<LimitWindow, { kind: "rolling" }> | null;
+}
+
+/** A concurrent sale consumed a limit between this sale's read and its commit: price again under lock. */
+export class CapacityMoved extends Error {}
+
+/**
+ * The optimistic commit: lock only the counters this sale consumes, at the very end of its
+ * transaction, and check that what it consumes still fits. If it does, the sale was priced with
+ * capacity it may use; if not, CapacityMoved, and the caller prices again with the counters locked.
+ */
+export async function consumeChecked(
+  tx: Tx,
+  workspace: WorkspaceRow,
+  saleId: string,
+  nowMs: number,
+  entries: readonly ConsumptionEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  if (entries.every((e) => e.rolling === null)) {
+    // One statement: lock, add, ledger; then check. Over a limit: roll back and price under lock.
+    const used = await addToCounters(tx, workspace.id, saleId, nowMs, entries);
+    for (const e of entries) {
+      if ((used.get(counterId(e)) ?? 0) > e.max)
+        throw new CapacityMoved(`${e.promotionId} ${e.rule} ${e.subject}`);
+    }
+    return;
+  }
+  // A rolling window is summed from the ledger: lock, sum, check, then add.
+  const rows = await lockCounters(tx, workspace.id, entries);
+  const counters = new Map(rows.map((r) => [counterId(r), r]));
+  const rolling = entries.filter((e) => e.rolling !== null);
+  const sums = await sumLedgerSince(
+    tx,
+    workspace.id,
+    rolling.map((e) => ({ ...e, sinceMs: rollingWindowStartMs(e.rolling!, nowMs, workspace.timeZone) })),
+  );
+  for (const e of entries) {
+    const id = counterId(e);
+    const row = counters.get(id);
+    const used =
+      e.rolling !== null
+        ? (sums.get(id) ?? 0)
+        : row !== undefined && row.cycleStart.getTime() === e.cycleStartMs
+          ? row.used
+          : 0;
+    if (used + e.amount > e.max) throw new CapacityMoved(`${e.promotionId} ${e.rule} ${e.subject}`);
+  }
+  await consume(tx, workspace.id, saleId, null, nowMs, entries);
+}
+
 export function normalizeCode(code: string): string {
   return code.trim().toUpperCase();
 }
@@ -132,14 +210,8 @@ function ledgerRules(p: Promotion): LimitRule[] {
   return (p.limits ?? []).filter((r) => LEDGER_LEVELS.has(r.level));
 }
 
-async function buildBasket(
-  q: Queryable,
-  workspaceId: string,
-  request: BasketRequest,
-  maySetPrices: boolean,
-): Promise<Basket> {
-  const skus = [...new Set(request.lines.map((l) => l.sku))];
-  const catalog = await loadCatalogFacts(q, workspaceId, skus);
+function buildBasket(facts: PricingFacts, request: BasketRequest, maySetPrices: boolean): Basket {
+  const { catalog } = facts;
   const issues: Issue[] = [];
   const seen = new Set<string>();
   const lines: BasketLine[] = [];
@@ -181,14 +253,17 @@ async function buildBasket(
   });
   let store: { conceptId?: string; zoneIds?: string[] } = {};
   if (request.storeId !== undefined) {
-    const facts = await loadStoreFacts(q, workspaceId, request.storeId);
-    if (facts === null)
+    if (facts.store === null)
       issues.push({
         code: "unknown_store",
         path: "/storeId",
         message: `store "${request.storeId}" does not exist`,
       });
-    else store = { ...(facts.conceptId ? { conceptId: facts.conceptId } : {}), zoneIds: facts.zoneIds };
+    else
+      store = {
+        ...(facts.store.conceptId ? { conceptId: facts.store.conceptId } : {}),
+        zoneIds: facts.store.zoneIds,
+      };
   }
   if (issues.length > 0) throw invalid(issues, 422);
   return {
@@ -201,30 +276,17 @@ async function buildBasket(
   };
 }
 
-/** code (normalized) → promotion id, for the codes that exist. */
-async function presentedCodes(
-  q: Queryable,
-  workspaceId: string,
-  codes: readonly string[],
-): Promise<Map<string, string>> {
-  if (codes.length === 0) return new Map();
-  const found = await resolveCodes(q, workspaceId, [...new Set(codes.map(normalizeCode))]);
-  return new Map(found.map((c) => [c.code, c.promotionId]));
-}
-
-async function customerContext(
-  q: Queryable,
-  workspaceId: string,
+function customerContext(
+  facts: PricingFacts,
   customerId: string | undefined,
   codes: ReadonlyMap<string, string>,
-): Promise<CustomerContext> {
+): CustomerContext {
   const codeList = [...codes].map(([code, promotionId]) => ({ promotionId, code }));
   if (customerId === undefined) return { codes: codeList };
-  const facts = await loadCustomerFacts(q, workspaceId, customerId);
   return {
     customerId,
-    memberships: facts?.memberships ?? [],
-    segmentIds: facts?.segmentIds ?? [],
+    memberships: facts.customer?.memberships ?? [],
+    segmentIds: facts.customer?.segmentIds ?? [],
     codes: codeList,
   };
 }
@@ -309,8 +371,8 @@ class LimitReader {
   }
 
   /** What the evaluation consumes, per counter that was read. */
-  consumption(evaluation: Evaluation, byId: ReadonlyMap<string, Promotion>): LedgerEntry[] {
-    const entries: LedgerEntry[] = [];
+  consumption(evaluation: Evaluation, byId: ReadonlyMap<string, Promotion>): ConsumptionEntry[] {
+    const entries: ConsumptionEntry[] = [];
     for (const applied of evaluation.applied) {
       const p = byId.get(applied.promotionId)!;
       for (const c of applied.consumption) {
@@ -321,7 +383,13 @@ class LimitReader {
         const key = { promotionId: p.id, rule: c.rule, subject };
         const cycleStartMs = this.cycles.get(counterId(key));
         if (cycleStartMs === undefined) throw new Error(`counter ${c.rule} of ${p.id} was not read`);
-        entries.push({ ...key, cycleStartMs, amount: c.amount });
+        entries.push({
+          ...key,
+          cycleStartMs,
+          amount: c.amount,
+          max: rule.max,
+          rolling: rule.window.kind === "rolling" ? rule.window : null,
+        });
       }
     }
     return entries;

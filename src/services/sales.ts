@@ -3,14 +3,12 @@
 // the sale, its redemptions and what it consumed, and keep the receipt so a retry answers the same
 // bytes. A crash before COMMIT leaves nothing; after it, the retry finds the receipt.
 import type { Evaluation } from "../engine/index.js";
-import { transaction, type Db } from "../store/db.js";
+import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume } from "../store/limits.js";
-import { ensureCustomer } from "../store/pricing.js";
-import { claimSale, writeSale } from "../store/sales.js";
-import { getWorkspace, type WorkspaceRow } from "../store/workspaces.js";
+import { existingSale, writeSale } from "../store/sales.js";
 import { canonicalJson, newId, sha256 } from "./ids.js";
-import { price, type Priced } from "./pricing.js";
-import { conflict, notFound } from "./problem.js";
+import { CapacityMoved, consumeChecked, price, pricingFacts, type Priced } from "./pricing.js";
+import { conflict } from "./problem.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
 
 export interface Caller {
@@ -23,15 +21,9 @@ export interface Quote extends Evaluation {
   readonly unusedCodes: readonly string[];
 }
 
-async function workspaceOf(db: Db | Parameters<typeof getWorkspace>[0], id: string): Promise<WorkspaceRow> {
-  const workspace = await getWorkspace(db, id);
-  if (workspace === null) throw notFound(`workspace ${id}`);
-  return workspace;
-}
-
 export async function quote(db: Db, caller: Caller, request: BasketRequest, nowMs: number): Promise<Quote> {
-  const workspace = await workspaceOf(db, caller.workspaceId);
-  const priced = await price(db, workspace, request, { nowMs, maySetPrices: caller.maySetPrices });
+  const facts = await pricingFacts(db, caller.workspaceId, request);
+  const priced = await price(db, facts, request, { nowMs, maySetPrices: caller.maySetPrices });
   return {
     ...(request.customerId !== undefined ? { customerId: request.customerId } : {}),
     ...priced.evaluation,
@@ -46,6 +38,13 @@ export interface Committed {
   readonly summary?: { readonly discountMinor: number; readonly redemptions: number };
 }
 
+/**
+ * Commits a sale. First optimistically: price with the limits as they stand and lock the counters
+ * only in the last statements before COMMIT, checking that what the sale consumes still fits, so a
+ * hot counter (a global limit) is held for two statements, not for the whole sale. If a concurrent
+ * sale took the capacity meanwhile, the attempt rolls back and the sale is priced again with the
+ * counters locked first: that path uses exactly what is left.
+ */
 export async function commitSale(
   db: Db,
   caller: Caller,
@@ -53,72 +52,86 @@ export async function commitSale(
   nowMs: number,
 ): Promise<Committed> {
   const requestHash = sha256(canonicalJson(request));
-  return transaction(db, async (tx) => {
-    const saleId = newId("sale");
-    const claim = await claimSale(tx, {
-      workspaceId: caller.workspaceId,
-      id: saleId,
-      transactionId: request.transactionId,
-      requestHash,
-      occurredAtMs: nowMs,
-    });
-    if (!claim.claimed) {
-      if (!claim.requestHash.equals(requestHash)) {
-        throw conflict(
-          "transaction_id_reused",
-          `transaction ${request.transactionId} was committed with a different body; use a new transaction id`,
-        );
-      }
-      return { receipt: claim.receipt, replayed: true };
-    }
-    const workspace = await workspaceOf(tx, caller.workspaceId);
-    if (request.customerId !== undefined) await ensureCustomer(tx, workspace.id, request.customerId);
-    const priced = await price(tx, workspace, request, {
-      nowMs,
-      maySetPrices: caller.maySetPrices,
-      lock: tx,
-    });
-    const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced));
-    const { evaluation } = priced;
-    await writeSale(tx, {
-      workspaceId: workspace.id,
-      id: saleId,
-      customerId: request.customerId ?? null,
-      occurredAtMs: nowMs,
-      totals: evaluation.totals,
-      receipt,
-      lines: evaluation.lines.map((l) => ({
-        lineId: l.lineId,
-        sku: l.sku,
-        quantity: l.quantity,
-        unitPriceMinor: l.unitPriceMinor,
-        grossMinor: l.grossMinor,
-        discountMinor: l.discountMinor,
-        netMinor: l.netMinor,
-      })),
-      discounts: evaluation.lines.flatMap((l) =>
-        l.discounts.map((d) => ({
-          lineId: l.lineId,
-          promotionId: d.promotionId,
-          amountMinor: d.amountMinor,
-          units: d.units,
-        })),
-      ),
-      redemptions: evaluation.applied.map((a) => ({
-        promotionId: a.promotionId,
-        code: priced.codeByPromotion.get(a.promotionId) ?? null,
-        discountMinor: a.discountMinor,
-        instances: a.instances,
-        units: a.units,
-      })),
-    });
-    await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
-    return {
-      receipt,
-      replayed: false,
-      summary: { discountMinor: evaluation.totals.discountMinor, redemptions: evaluation.applied.length },
-    };
+  try {
+    return await transaction(db, (tx) => commitOnce(tx, caller, request, requestHash, nowMs, "optimistic"));
+  } catch (error) {
+    if (!(error instanceof CapacityMoved)) throw error;
+    return transaction(db, (tx) => commitOnce(tx, caller, request, requestHash, nowMs, "locked"));
+  }
+}
+
+async function commitOnce(
+  tx: Tx,
+  caller: Caller,
+  request: SaleRequest,
+  requestHash: Buffer,
+  nowMs: number,
+  mode: "optimistic" | "locked",
+): Promise<Committed> {
+  const saleId = newId("sale");
+  const facts = await pricingFacts(tx, caller.workspaceId, request, {
+    saleId,
+    transactionId: request.transactionId,
+    requestHash,
+    occurredAtMs: nowMs,
   });
+  if (!facts.claimed) {
+    const claim = await existingSale(tx, caller.workspaceId, request.transactionId);
+    if (!claim.requestHash.equals(requestHash)) {
+      throw conflict(
+        "transaction_id_reused",
+        `transaction ${request.transactionId} was committed with a different body; use a new transaction id`,
+      );
+    }
+    return { receipt: claim.receipt, replayed: true };
+  }
+  const { workspace } = facts;
+  const priced = await price(tx, facts, request, {
+    nowMs,
+    maySetPrices: caller.maySetPrices,
+    ...(mode === "locked" ? { lock: tx } : {}),
+  });
+  const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced));
+  const { evaluation } = priced;
+  await writeSale(tx, {
+    workspaceId: workspace.id,
+    id: saleId,
+    customerId: request.customerId ?? null,
+    occurredAtMs: nowMs,
+    totals: evaluation.totals,
+    receipt,
+    lines: evaluation.lines.map((l) => ({
+      lineId: l.lineId,
+      sku: l.sku,
+      quantity: l.quantity,
+      unitPriceMinor: l.unitPriceMinor,
+      grossMinor: l.grossMinor,
+      discountMinor: l.discountMinor,
+      netMinor: l.netMinor,
+    })),
+    discounts: evaluation.lines.flatMap((l) =>
+      l.discounts.map((d) => ({
+        lineId: l.lineId,
+        promotionId: d.promotionId,
+        amountMinor: d.amountMinor,
+        units: d.units,
+      })),
+    ),
+    redemptions: evaluation.applied.map((a) => ({
+      promotionId: a.promotionId,
+      code: priced.codeByPromotion.get(a.promotionId) ?? null,
+      discountMinor: a.discountMinor,
+      instances: a.instances,
+      units: a.units,
+    })),
+  });
+  if (mode === "locked") await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
+  else await consumeChecked(tx, workspace, saleId, nowMs, priced.consumption);
+  return {
+    receipt,
+    replayed: false,
+    summary: { discountMinor: evaluation.totals.discountMinor, redemptions: evaluation.applied.length },
+  };
 }
 
 function receiptOf(saleId: string, request: SaleRequest, nowMs: number, priced: Priced) {

@@ -1,5 +1,5 @@
 // Customer profiles: attributes, loyalty memberships and segment ids. A sale may also create a bare
-// profile (store/pricing.ts ensureCustomer) for a card the server has not seen yet.
+// profile (store/pricing.ts loadPricingFacts) for a card the server has not seen yet.
 import type { Membership } from "../domain/basket.js";
 import type { Queryable } from "./db.js";
 

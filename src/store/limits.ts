@@ -33,15 +33,16 @@ export async function lockCounters(
 ): Promise<CounterRow[]> {
   if (keys.length === 0) return [];
   const [promotionIds, rules, subjects] = sortedColumns(keys);
-  const { rows } = await tx.query<CounterRow>(
-    `insert into limit_counters (workspace_id, promotion_id, rule, subject, cycle_start, used)
+  const { rows } = await tx.query<CounterRow>({
+    name: "till_lock_counters",
+    text: `insert into limit_counters (workspace_id, promotion_id, rule, subject, cycle_start, used)
      select $1, k.p, k.r, k.s, 'epoch', 0
        from unnest($2::text[], $3::text[], $4::text[]) with ordinality as k(p, r, s, n)
       order by k.n
      on conflict (workspace_id, promotion_id, rule, subject) do update set used = limit_counters.used
      returning promotion_id as "promotionId", rule, subject, cycle_start as "cycleStart", used`,
-    [workspaceId, promotionIds, rules, subjects],
-  );
+    values: [workspaceId, promotionIds, rules, subjects],
+  });
   return rows;
 }
 
@@ -53,12 +54,13 @@ export async function readCounters(
 ): Promise<CounterRow[]> {
   if (keys.length === 0) return [];
   const [promotionIds, rules, subjects] = sortedColumns(keys);
-  const { rows } = await q.query<CounterRow>(
-    `select c.promotion_id as "promotionId", c.rule, c.subject, c.cycle_start as "cycleStart", c.used
+  const { rows } = await q.query<CounterRow>({
+    name: "till_read_counters",
+    text: `select c.promotion_id as "promotionId", c.rule, c.subject, c.cycle_start as "cycleStart", c.used
        from unnest($2::text[], $3::text[], $4::text[]) as k(p, r, s)
        join limit_counters c on c.workspace_id = $1 and c.promotion_id = k.p and c.rule = k.r and c.subject = k.s`,
-    [workspaceId, promotionIds, rules, subjects],
-  );
+    values: [workspaceId, promotionIds, rules, subjects],
+  });
   return rows;
 }
 
@@ -111,8 +113,9 @@ export async function consume(
     entries.map((e) => new Date(e.cycleStartMs)),
     entries.map((e) => e.amount),
   ];
-  await tx.query(
-    `with e as (
+  await tx.query({
+    name: "till_consume",
+    text: `with e as (
        select * from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[]) as e(p, r, s, cycle, amount)
      ), counters as (
        update limit_counters c
@@ -124,6 +127,55 @@ export async function consume(
      )
      insert into limit_ledger (workspace_id, promotion_id, rule, subject, sale_id, return_id, cycle_start, occurred_at, amount)
      select $1, e.p, e.r, e.s, $7, $8, e.cycle, $9, e.amount from e`,
-    [workspaceId, ...columns, saleId, returnId, new Date(occurredAtMs)],
+    values: [workspaceId, ...columns, saleId, returnId, new Date(occurredAtMs)],
+  });
+}
+
+/**
+ * Adds each entry to its counter, creating it at first use, and to the ledger, in one statement: the
+ * optimistic commit, which takes the counters' locks in key order and keeps them only until COMMIT.
+ * Answers each counter's used amount after the addition, for the caller to check against its limit
+ * (and roll back when one is over). A counter already in a newer cycle than the entry keeps its
+ * count: the entry is ledgered in its own cycle.
+ */
+export async function addToCounters(
+  tx: Tx,
+  workspaceId: string,
+  saleId: string,
+  occurredAtMs: number,
+  entries: readonly LedgerEntry[],
+): Promise<Map<string, number>> {
+  if (entries.length === 0) return new Map();
+  const sorted = [...entries].sort((a, b) =>
+    counterId(a) < counterId(b) ? -1 : counterId(a) > counterId(b) ? 1 : 0,
   );
+  const { rows } = await tx.query<CounterKey & { used: number }>({
+    name: "till_add_to_counters",
+    text: `with e as (
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])
+         with ordinality as e(p, r, s, cycle, amount, n)
+     ), ledger as (
+       insert into limit_ledger (workspace_id, promotion_id, rule, subject, sale_id, return_id, cycle_start, occurred_at, amount)
+       select $1, e.p, e.r, e.s, $7, null, e.cycle, $8, e.amount from e
+     )
+     insert into limit_counters as c (workspace_id, promotion_id, rule, subject, cycle_start, used)
+     select $1, e.p, e.r, e.s, e.cycle, e.amount from e order by e.n
+     on conflict (workspace_id, promotion_id, rule, subject) do update
+        set used = case when c.cycle_start = excluded.cycle_start then c.used + excluded.used
+                        when c.cycle_start < excluded.cycle_start then excluded.used
+                        else c.used end,
+            cycle_start = greatest(c.cycle_start, excluded.cycle_start)
+     returning c.promotion_id as "promotionId", c.rule, c.subject, c.used`,
+    values: [
+      workspaceId,
+      sorted.map((e) => e.promotionId),
+      sorted.map((e) => e.rule),
+      sorted.map((e) => e.subject),
+      sorted.map((e) => new Date(e.cycleStartMs)),
+      sorted.map((e) => e.amount),
+      saleId,
+      new Date(occurredAtMs),
+    ],
+  });
+  return new Map(rows.map((r) => [counterId(r), r.used]));
 }

@@ -3,6 +3,7 @@
 import type { Membership } from "../domain/basket.js";
 import type { Promotion } from "../domain/promotion.js";
 import type { Queryable } from "./db.js";
+import type { WorkspaceRow } from "./workspaces.js";
 
 export interface CatalogFacts {
   readonly sku: string;
@@ -61,14 +62,6 @@ export async function loadCustomerFacts(
   return rows[0] ?? null;
 }
 
-/** A sale may name a customer the server has not seen yet (a new loyalty card): it starts bare. */
-export async function ensureCustomer(q: Queryable, workspaceId: string, customerId: string): Promise<void> {
-  await q.query(`insert into customers (workspace_id, id) values ($1, $2) on conflict do nothing`, [
-    workspaceId,
-    customerId,
-  ]);
-}
-
 export async function resolveCodes(
   q: Queryable,
   workspaceId: string,
@@ -99,4 +92,91 @@ export async function loadPromotionDefinition(
     [workspaceId, promotionId],
   );
   return rows[0] ?? null;
+}
+
+/** Everything pricing reads, fetched in one round trip. */
+export interface PricingFacts {
+  readonly workspace: WorkspaceRow;
+  readonly catalog: Map<string, CatalogFacts>;
+  readonly customer: CustomerFacts | null;
+  readonly store: StoreFacts | null;
+  readonly codes: { code: string; promotionId: string }[];
+}
+
+export interface SaleClaim {
+  readonly saleId: string;
+  readonly transactionId: string;
+  readonly requestHash: Buffer;
+  readonly occurredAtMs: number;
+}
+
+/**
+ * Reads what pricing needs in one statement (the sale path is round-trip bound). With a claim, the
+ * same statement first claims the sale's transaction id and creates a bare profile for a customer
+ * the server has not seen: `claimed` false means another sale holds the id (see claimSale).
+ */
+export async function loadPricingFacts(
+  q: Queryable,
+  workspaceId: string,
+  wanted: { skus: readonly string[]; customerId?: string; storeId?: string; codes: readonly string[] },
+  claim?: SaleClaim,
+): Promise<(PricingFacts & { claimed: boolean }) | null> {
+  const { rows } = await q.query<{
+    claimed: number;
+    workspace: (Omit<WorkspaceRow, "createdAt"> & { createdAt: string }) | null;
+    items: CatalogFacts[];
+    customer: CustomerFacts | null;
+    store: StoreFacts | null;
+    codes: { code: string; promotionId: string }[];
+  }>({
+    name: "till_pricing_facts",
+    text: `with claim as (
+         insert into sales (workspace_id, id, transaction_id, request_hash, occurred_at)
+         select $1, $2, $3, $4, $5 where $2::text is not null
+         on conflict (workspace_id, transaction_id) do nothing returning id
+       ), new_customer as (
+         insert into customers (workspace_id, id)
+         select $1, $6 where $6::text is not null and $2::text is not null
+         on conflict do nothing
+       )
+       select (select count(*)::int from claim) as claimed,
+         (select row_to_json(w) from (
+            select id, name, currency, time_zone as "timeZone", cart_stacking as "cartStacking",
+                   product_stacking as "productStacking", active_promotions_max as "activePromotionsMax",
+                   promotions_version as "promotionsVersion", created_at as "createdAt"
+              from workspaces where id = $1) w) as workspace,
+         (select coalesce(json_agg(i), '[]') from (
+            select sku, name, price_minor as "priceMinor", categories, brand, attributes
+              from catalog_items where workspace_id = $1 and sku = any($7::text[])) i) as items,
+         (select row_to_json(c) from (
+            select id, memberships, segment_ids as "segmentIds" from customers
+             where workspace_id = $1 and id = $6) c) as customer,
+         (select row_to_json(s) from (
+            select concept_id as "conceptId", zone_ids as "zoneIds" from stores
+             where workspace_id = $1 and id = $8) s) as store,
+         (select coalesce(json_agg(pc), '[]') from (
+            select code, promotion_id as "promotionId" from promotion_codes
+             where workspace_id = $1 and code = any($9::text[])) pc) as codes`,
+    values: [
+      workspaceId,
+      claim?.saleId ?? null,
+      claim?.transactionId ?? null,
+      claim?.requestHash ?? null,
+      claim ? new Date(claim.occurredAtMs) : null,
+      wanted.customerId ?? null,
+      wanted.skus,
+      wanted.storeId ?? null,
+      wanted.codes,
+    ],
+  });
+  const row = rows[0]!;
+  if (row.workspace === null) return null;
+  return {
+    claimed: row.claimed === 1,
+    workspace: { ...row.workspace, createdAt: new Date(row.workspace.createdAt) },
+    catalog: new Map(row.items.map((i) => [i.sku, i])),
+    customer: row.customer,
+    store: row.store,
+    codes: row.codes,
+  };
 }

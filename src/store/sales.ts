@@ -2,31 +2,22 @@
 // its lines, the discount each promotion gave each line, and one redemption per applied promotion.
 import type { Queryable, Tx } from "./db.js";
 
-export type Claim =
-  | { readonly claimed: true }
-  | { readonly claimed: false; readonly requestHash: Buffer; readonly receipt: string };
-
 /**
- * Claims the transaction id. A concurrent claim of the same id waits here until the first commits
- * (then it reads the first's receipt) or rolls back (then it claims).
+ * The sale that holds a transaction id this request could not claim (loadPricingFacts claims it).
+ * The claiming statement waited until that sale committed, so its receipt is there.
  */
-export async function claimSale(
+export async function existingSale(
   tx: Tx,
-  sale: { workspaceId: string; id: string; transactionId: string; requestHash: Buffer; occurredAtMs: number },
-): Promise<Claim> {
-  const inserted = await tx.query(
-    `insert into sales (workspace_id, id, transaction_id, request_hash, occurred_at)
-     values ($1, $2, $3, $4, $5) on conflict (workspace_id, transaction_id) do nothing returning id`,
-    [sale.workspaceId, sale.id, sale.transactionId, sale.requestHash, new Date(sale.occurredAtMs)],
-  );
-  if (inserted.rowCount === 1) return { claimed: true };
+  workspaceId: string,
+  transactionId: string,
+): Promise<{ requestHash: Buffer; receipt: string }> {
   const { rows } = await tx.query<{ requestHash: Buffer; receipt: string }>(
     `select request_hash as "requestHash", receipt::text as receipt from sales where workspace_id = $1 and transaction_id = $2`,
-    [sale.workspaceId, sale.transactionId],
+    [workspaceId, transactionId],
   );
   const row = rows[0];
-  if (row === undefined) throw new Error("a conflicting sale row vanished");
-  return { claimed: false, requestHash: row.requestHash, receipt: row.receipt };
+  if (row === undefined || row.receipt === null) throw new Error("a conflicting sale row vanished");
+  return row;
 }
 
 export interface SaleLineRecord {
@@ -68,8 +59,9 @@ export interface SaleRecord {
 
 /** Writes the whole sale in one statement (one round trip). */
 export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
-  await tx.query(
-    `with s as (
+  await tx.query({
+    name: "till_write_sale",
+    text: `with s as (
        update sales set customer_id = $3, gross_minor = $4, discount_minor = $5, net_minor = $6, receipt = $7::json
         where workspace_id = $1 and id = $2
      ), l as (
@@ -85,7 +77,7 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
      insert into redemptions (workspace_id, sale_id, promotion_id, customer_id, code, discount_minor, instances, units, occurred_at)
      select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $10
        from json_to_recordset($11::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)`,
-    [
+    values: [
       sale.workspaceId,
       sale.id,
       sale.customerId,
@@ -98,7 +90,7 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
       new Date(sale.occurredAtMs),
       JSON.stringify(sale.redemptions),
     ],
-  );
+  });
 }
 
 export interface SaleSummary {
