@@ -1,7 +1,7 @@
 // Catalog API: items are written one at a time or 10,000 at once (all or nothing), read back with filters and keyset pages, every bad input is a problem naming the field that changes nothing, and other workspaces cannot see or touch them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MINOR_MAX } from "../../src/domain/money.js";
-import { startServer, type Reply, type TestServer } from "./harness.js";
+import { startServer, type TestServer, expectProblem, type Page } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -17,21 +17,6 @@ interface Item {
   brand?: string;
   attributes: Record<string, string>;
   updatedAt: string;
-}
-interface Page<T> {
-  items: T[];
-  next?: string;
-}
-
-function expectProblem(reply: Reply<unknown>, status: number, path?: string): void {
-  const body = reply.body as Record<string, unknown>;
-  expect(reply.status, JSON.stringify(body)).toBe(status);
-  expect(String(reply.headers["content-type"])).toContain("application/problem+json");
-  expect(body["status"]).toBe(status);
-  if (path !== undefined) {
-    const paths = ((body["errors"] ?? []) as { path: string; code: string }[]).map((e) => e.path);
-    expect(paths, JSON.stringify(body)).toContain(path);
-  }
 }
 
 /** Every catalog row of every workspace, to prove a refused request wrote nothing. */

@@ -1,6 +1,6 @@
 // Customers API: profiles are created or replaced by PUT, merged by PATCH, listed by segment in keyset pages, written by admin, marketer and pos keys only, every bad input is a problem naming the field that changes nothing, and other workspaces cannot see or touch them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type Reply, type TestServer } from "./harness.js";
+import { startServer, type TestServer, expectProblem, type Page } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,21 +15,6 @@ interface Customer {
   segmentIds: string[];
   createdAt: string;
   updatedAt: string;
-}
-interface Page<T> {
-  items: T[];
-  next?: string;
-}
-
-function expectProblem(reply: Reply<unknown>, status: number, path?: string): void {
-  const body = reply.body as Record<string, unknown>;
-  expect(reply.status, JSON.stringify(body)).toBe(status);
-  expect(String(reply.headers["content-type"])).toContain("application/problem+json");
-  expect(body["status"]).toBe(status);
-  if (path !== undefined) {
-    const paths = ((body["errors"] ?? []) as { path: string }[]).map((e) => e.path);
-    expect(paths, JSON.stringify(body)).toContain(path);
-  }
 }
 
 /** Every customer row of every workspace, to prove a refused request wrote nothing. */

@@ -2,7 +2,7 @@
 // runs against, migrated), the app in-process, a workspace with an admin key, and a clock the test
 // can move.
 import { randomBytes } from "node:crypto";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { buildApp, type App } from "../../src/api/app.js";
 import { migrate } from "../../src/store/migrate.js";
 import { createPool, type Db } from "../../src/store/db.js";
@@ -119,4 +119,22 @@ export async function startServer(
     },
   };
   return server;
+}
+
+/** A page of a list endpoint. */
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+/** The reply is an RFC 9457 problem with this status, naming `path` among its errors when given. */
+export function expectProblem(reply: Reply<unknown>, status: number, path?: string): void {
+  const body = reply.body as Record<string, unknown>;
+  expect(reply.status, JSON.stringify(body)).toBe(status);
+  expect(String(reply.headers["content-type"])).toContain("application/problem+json");
+  expect(body["status"]).toBe(status);
+  if (path !== undefined) {
+    const paths = ((body["errors"] ?? []) as { path: string }[]).map((e) => e.path);
+    expect(paths, JSON.stringify(body)).toContain(path);
+  }
 }

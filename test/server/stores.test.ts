@@ -1,6 +1,6 @@
 // Concepts, zones and stores API: created and replaced by PUT, listed and filtered, a store names only what exists, a concept or zone in use cannot be deleted, bad input is a problem naming the field that changes nothing, and other workspaces cannot see or touch any of it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type Reply, type TestServer } from "./harness.js";
+import { startServer, type TestServer, expectProblem, type Page } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -17,21 +17,6 @@ interface Store {
   name: string;
   conceptId?: string;
   zoneIds: string[];
-}
-interface Page<T> {
-  items: T[];
-  next?: string;
-}
-
-function expectProblem(reply: Reply<unknown>, status: number, path?: string): void {
-  const body = reply.body as Record<string, unknown>;
-  expect(reply.status, JSON.stringify(body)).toBe(status);
-  expect(String(reply.headers["content-type"])).toContain("application/problem+json");
-  expect(body["status"]).toBe(status);
-  if (path !== undefined) {
-    const paths = ((body["errors"] ?? []) as { path: string }[]).map((e) => e.path);
-    expect(paths, JSON.stringify(body)).toContain(path);
-  }
 }
 
 /** Concepts, zones and stores of every workspace, to prove a refused request wrote nothing. */

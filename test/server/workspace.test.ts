@@ -1,6 +1,6 @@
 // Workspace and API keys API: every key reads its own workspace, admins change its settings and issue, list and revoke keys (secrets shown once, revocation immediate, a key never revokes itself), bad input is a problem naming the field that changes nothing, and no key reaches another workspace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type Reply, type TestServer } from "./harness.js";
+import { startServer, type TestServer, expectProblem } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -26,17 +26,6 @@ interface Key {
   createdAt: string;
   revokedAt?: string;
   secret?: string;
-}
-
-function expectProblem(reply: Reply<unknown>, status: number, path?: string): void {
-  const body = reply.body as Record<string, unknown>;
-  expect(reply.status, JSON.stringify(body)).toBe(status);
-  expect(String(reply.headers["content-type"])).toContain("application/problem+json");
-  expect(body["status"]).toBe(status);
-  if (path !== undefined) {
-    const paths = ((body["errors"] ?? []) as { path: string }[]).map((e) => e.path);
-    expect(paths, JSON.stringify(body)).toContain(path);
-  }
 }
 
 /** Workspaces and keys of every workspace, to prove a refused request wrote nothing. */
