@@ -2,7 +2,7 @@
 // transaction: claim the caller's transaction id, price again with the limit counters locked, write
 // the sale, its redemptions and what it consumed, and keep the receipt so a retry answers the same
 // bytes. A crash before COMMIT leaves nothing; after it, the retry finds the receipt.
-import type { Evaluation } from "../engine/index.js";
+import type { Evaluation, Rejection } from "../engine/index.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume } from "../store/limits.js";
 import { existingSale, writeSale } from "../store/sales.js";
@@ -14,6 +14,11 @@ import type { BasketRequest, SaleRequest } from "./requests.js";
 export interface Caller {
   readonly workspaceId: string;
   readonly maySetPrices: boolean;
+  /**
+   * A customer-facing key (a mobile app): its quotes must not tell an exhausted code from an unknown
+   * one, or a guesser would learn which codes exist. Staff keys (tills, admins) see the truth.
+   */
+  readonly outsider?: boolean;
 }
 
 export interface Quote extends Evaluation {
@@ -24,10 +29,23 @@ export interface Quote extends Evaluation {
 export async function quote(db: Db, caller: Caller, request: BasketRequest, nowMs: number): Promise<Quote> {
   const facts = await pricingFacts(db, caller.workspaceId, request);
   const priced = await price(db, facts, request, { nowMs, maySetPrices: caller.maySetPrices });
+  const { evaluation } = priced;
   return {
     ...(request.customerId !== undefined ? { customerId: request.customerId } : {}),
-    ...priced.evaluation,
+    ...evaluation,
+    rejected: caller.outsider ? evaluation.rejected.map(hideCodeLimit) : evaluation.rejected,
     unusedCodes: priced.unusedCodes,
+  };
+}
+
+/** An exhausted code, told to an outsider, reads exactly like a code that does not exist. */
+function hideCodeLimit(rejection: Rejection): Rejection {
+  if (rejection.code !== "limit_reached" || !rejection.rule?.startsWith("code:")) return rejection;
+  return {
+    promotionId: rejection.promotionId,
+    name: rejection.name,
+    code: "code_required",
+    message: "The promotion needs its code.",
   };
 }
 

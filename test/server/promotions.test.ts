@@ -695,7 +695,10 @@ describe("access", () => {
       paths: Record<string, Record<string, { tags?: string[]; summary?: string }>>;
     }>("GET", "/openapi.json");
     const operations = Object.entries(doc.body.paths)
-      .filter(([path]) => path.startsWith("/v1/promotions") && !path.endsWith("/limits"))
+      // Limits are documented under Usage, bulk codes under Codes (test/server/codes.test.ts).
+      .filter(
+        ([path]) => path.startsWith("/v1/promotions") && !/\/(limits|codes\/generate|codes\.csv)$/.test(path),
+      )
       .flatMap(([path, ops]) =>
         Object.entries(ops).map(([method, op]) => ({ route: `${method} ${path}`, ...op })),
       );

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from "fastify";
 import { BasketRequestSchema, type BasketRequest } from "../../services/requests.js";
 import { quote } from "../../services/sales.js";
+import { guardGuesses } from "./codes.js";
 
 export async function baskets(app: FastifyInstance): Promise<void> {
   app.post<{ Body: BasketRequest }>(
@@ -14,9 +15,17 @@ export async function baskets(app: FastifyInstance): Promise<void> {
         body: BasketRequestSchema,
       },
     },
-    async (request) => {
-      const { workspaceId, maySetPrices } = request.principal;
-      return quote(app.deps.db, { workspaceId, maySetPrices }, request.body, app.deps.now());
+    async (request, reply) => {
+      const { workspaceId, maySetPrices, role } = request.principal;
+      const guard = guardGuesses(app, request, reply);
+      const quoted = await quote(
+        app.deps.db,
+        { workspaceId, maySetPrices, outsider: role === "app" },
+        request.body,
+        app.deps.now(),
+      );
+      await guard.saw(() => quoted.unusedCodes);
+      return quoted;
     },
   );
 }

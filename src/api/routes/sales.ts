@@ -4,6 +4,7 @@ import Type from "typebox";
 import { SaleRequestSchema, type SaleRequest } from "../../services/requests.js";
 import { commitSale } from "../../services/sales.js";
 import { readSale, readSales } from "../../services/sale-reads.js";
+import { guardGuesses } from "./codes.js";
 
 const SaleParams = Type.Object({ saleId: Type.String({ minLength: 1, maxLength: 100 }) });
 const SaleQuery = Type.Object(
@@ -15,6 +16,10 @@ const SaleQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+function unusedCodesOf(receipt: string): readonly string[] {
+  return (JSON.parse(receipt) as { unusedCodes?: string[] }).unusedCodes ?? [];
+}
 
 export async function sales(app: FastifyInstance): Promise<void> {
   app.post<{ Body: SaleRequest }>(
@@ -31,6 +36,7 @@ export async function sales(app: FastifyInstance): Promise<void> {
     },
     async (request, reply) => {
       const { workspaceId, maySetPrices } = request.principal;
+      const guard = guardGuesses(app, request, reply);
       const committed = await commitSale(
         app.deps.db,
         { workspaceId, maySetPrices },
@@ -43,6 +49,8 @@ export async function sales(app: FastifyInstance): Promise<void> {
         metrics.redemptions.inc(committed.summary.redemptions);
         metrics.discountMinor.inc(committed.summary.discountMinor);
       }
+      // A replay counts nothing again: the till is retrying, not guessing.
+      if (!committed.replayed) await guard.saw(() => unusedCodesOf(committed.receipt));
       return reply
         .code(201)
         .header("idempotent-replayed", String(committed.replayed))
