@@ -19,6 +19,7 @@ import { errorHandler } from "./errors.js";
 import { createMetrics, metricsPlugin } from "./metrics.js";
 import { baskets } from "./routes/baskets.js";
 import { catalog } from "./routes/catalog.js";
+import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
 import { promotions } from "./routes/promotions.js";
 import { returns } from "./routes/returns.js";
@@ -26,6 +27,7 @@ import { sales } from "./routes/sales.js";
 import { stores } from "./routes/stores.js";
 import { system } from "./routes/system.js";
 import { usage } from "./routes/usage.js";
+import { wallet } from "./routes/wallet.js";
 import { workspace } from "./routes/workspace.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -106,10 +108,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(catalog);
       await v1.register(customers);
       await v1.register(promotions);
+      await v1.register(codes);
       await v1.register(baskets);
       await v1.register(sales);
       await v1.register(returns);
       await v1.register(usage);
+      await v1.register(wallet);
     },
     { prefix: "/v1" },
   );

@@ -1,6 +1,7 @@
 // Pricing against the store: turn a client's basket into the engine's input (catalog prices and facts,
-// the store, the customer, the codes, the capacity left under every limit), run the engine, and say
-// what a commit would consume. A quote reads capacity as it is; a sale reads it under lock.
+// the store, the customer and their wallet, the codes, the capacity left under every limit), run the
+// engine, and say what a commit would consume. A quote reads capacity as it is; a sale reads it under
+// lock.
 //
 // Capacity is read only for the promotions that apply: price with full capacity, read (or lock) the
 // counters of the applied promotions that have ledger limits, price again, and repeat while a
@@ -31,6 +32,7 @@ import {
 import type { WorkspaceRow } from "../store/workspaces.js";
 import { invalid, notFound } from "./problem.js";
 import type { BasketRequest } from "./requests.js";
+import { walletContext } from "./wallet.js";
 
 export interface Catalogued {
   readonly index: PromotionIndex;
@@ -86,7 +88,7 @@ export async function price(
   const promotions = await publishedPromotions(q, workspace);
   const basket = buildBasket(facts, request, options.maySetPrices);
   const codes = new Map(facts.codes.map((c) => [c.code, c.promotionId]));
-  const customer = customerContext(facts, request.customerId, codes);
+  const customer = customerContext(facts, request.customerId, codes, promotions.byId);
   const settings = {
     currency: workspace.currency,
     timeZone: workspace.timeZone,
@@ -280,6 +282,7 @@ function customerContext(
   facts: PricingFacts,
   customerId: string | undefined,
   codes: ReadonlyMap<string, string>,
+  promotions: ReadonlyMap<string, Promotion>,
 ): CustomerContext {
   const codeList = [...codes].map(([code, promotionId]) => ({ promotionId, code }));
   if (customerId === undefined) return { codes: codeList };
@@ -288,6 +291,7 @@ function customerContext(
     memberships: facts.customer?.memberships ?? [],
     segmentIds: facts.customer?.segmentIds ?? [],
     codes: codeList,
+    wallet: walletContext(facts.wallet, promotions, facts.workspace.timeZone),
   };
 }
 

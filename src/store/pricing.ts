@@ -1,8 +1,9 @@
 // The reads that pricing needs: catalog facts of the basket's SKUs, the store, the customer, the codes
-// presented, and the published promotions. Each is one query keyed by workspace.
+// presented, the customer's wallet, and the published promotions. Each is one query keyed by workspace.
 import type { Membership } from "../domain/basket.js";
 import type { Promotion } from "../domain/promotion.js";
 import type { Queryable } from "./db.js";
+import type { WalletFact } from "./wallet.js";
 import type { WorkspaceRow } from "./workspaces.js";
 
 export interface CatalogFacts {
@@ -101,6 +102,8 @@ export interface PricingFacts {
   readonly customer: CustomerFacts | null;
   readonly store: StoreFacts | null;
   readonly codes: { code: string; promotionId: string }[];
+  /** The customer's wallet entries that may still apply (issued or active); expiry is the service's. */
+  readonly wallet: WalletFact[];
 }
 
 export interface SaleClaim {
@@ -128,6 +131,7 @@ export async function loadPricingFacts(
     customer: CustomerFacts | null;
     store: StoreFacts | null;
     codes: { code: string; promotionId: string }[];
+    wallet: WalletFact[];
   }>({
     name: "till_pricing_facts",
     text: `with claim as (
@@ -156,7 +160,12 @@ export async function loadPricingFacts(
              where workspace_id = $1 and id = $8) s) as store,
          (select coalesce(json_agg(pc), '[]') from (
             select code, promotion_id as "promotionId" from promotion_codes
-             where workspace_id = $1 and code = any($9::text[])) pc) as codes`,
+             where workspace_id = $1 and code = any($9::text[])) pc) as codes,
+         (select coalesce(json_agg(we), '[]') from (
+            select promotion_id as "promotionId", state, issued_at as "issuedAt",
+                   earned_at as "earnedAt", expires_at as "expiresAt"
+              from wallet_entries
+             where workspace_id = $1 and customer_id = $6 and state in ('issued', 'active')) we) as wallet`,
     values: [
       workspaceId,
       claim?.saleId ?? null,
@@ -178,5 +187,6 @@ export async function loadPricingFacts(
     customer: row.customer,
     store: row.store,
     codes: row.codes,
+    wallet: row.wallet,
   };
 }
