@@ -21,6 +21,8 @@ import { baskets } from "./routes/baskets.js";
 import { catalog } from "./routes/catalog.js";
 import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
+import { productLists } from "./routes/product-lists.js";
+import { promotionImports } from "./routes/promotion-imports.js";
 import { promotions } from "./routes/promotions.js";
 import { returns } from "./routes/returns.js";
 import { sales } from "./routes/sales.js";
@@ -108,12 +110,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(catalog);
       await v1.register(customers);
       await v1.register(promotions);
+      await v1.register(promotionImports);
       await v1.register(codes);
       await v1.register(baskets);
       await v1.register(sales);
       await v1.register(returns);
       await v1.register(usage);
       await v1.register(wallet);
+      await v1.register(productLists);
     },
     { prefix: "/v1" },
   );

@@ -1,5 +1,6 @@
 // The `till` command line. Each command is a thin shell over a service or the engine.
 import { Command, InvalidArgumentError } from "commander";
+import { runExportCommand, runImportCommand } from "./csv-commands.js";
 import { InputError, runEvaluate } from "./evaluate-command.js";
 import { examplePath } from "./paths.js";
 import { CliError, openDatabase, serve } from "./serve-command.js";
@@ -77,6 +78,34 @@ program
       await database.close();
     }
   });
+
+const workspaceOption = ["--workspace <id>", "the workspace (default: the only one)"] as const;
+
+program
+  .command("import")
+  .description("import data from a file (docs/csv.md)")
+  .command("promotions <file>")
+  .description("import promotions from a CSV file; a row with a known externalId updates its promotion")
+  .option(...dataDirOption)
+  .option(...workspaceOption)
+  .option("--dry-run", "check and count every row, write nothing")
+  .option("--publish", "publish the promotions the import creates")
+  .option("--json", "print the report as JSON")
+  .action(async (file: string, options: { dataDir: string; workspace?: string; dryRun?: boolean }) => {
+    process.exitCode = await runImportCommand(file, options);
+  });
+
+program
+  .command("export")
+  .description("export data to a file (docs/csv.md)")
+  .command("promotions")
+  .description("export promotions as CSV, in the import format")
+  .option(...dataDirOption)
+  .option(...workspaceOption)
+  .option("--out <file>", "write to this file (default: stdout)")
+  .action(async (options: { dataDir: string; workspace?: string; out?: string }) =>
+    runExportCommand(options),
+  );
 
 function parsePort(text: string): number {
   const port = Number(text);

@@ -58,6 +58,11 @@ export async function publishedPromotions(q: Queryable, workspace: WorkspaceRow)
   return entry;
 }
 
+/** A promotion as this process last compiled it for the workspace (what a sale was just priced with). */
+export function compiledPromotion(workspaceId: string, promotionId: string): Promotion | undefined {
+  return compiled.get(workspaceId)?.byId.get(promotionId);
+}
+
 export interface PricingOptions {
   readonly nowMs: number;
   readonly maySetPrices: boolean;
@@ -292,6 +297,7 @@ function customerContext(
     segmentIds: facts.customer?.segmentIds ?? [],
     codes: codeList,
     wallet: walletContext(facts.wallet, promotions, facts.workspace.timeZone),
+    ...(facts.productChoices.length > 0 ? { productChoices: facts.productChoices } : {}),
   };
 }
 

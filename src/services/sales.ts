@@ -6,9 +6,18 @@ import type { Evaluation, Rejection } from "../engine/index.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume } from "../store/limits.js";
 import { existingSale, writeSale } from "../store/sales.js";
+import { earnFromSale, lockForLockedSale, redeemEntries, type Earned } from "./earning.js";
 import { canonicalJson, newId, sha256 } from "./ids.js";
-import { CapacityMoved, consumeChecked, price, pricingFacts, type Priced } from "./pricing.js";
+import {
+  CapacityMoved,
+  consumeChecked,
+  price,
+  pricingFacts,
+  publishedPromotions,
+  type Priced,
+} from "./pricing.js";
 import { conflict } from "./problem.js";
+import { lockAppliedProductLists } from "./product-lists.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
 
 export interface Caller {
@@ -87,6 +96,9 @@ async function commitOnce(
   mode: "optimistic" | "locked",
 ): Promise<Committed> {
   const saleId = newId("sale");
+  // The locked path prices with the customer's wallet as it is under lock (see services/earning.ts).
+  if (mode === "locked" && request.customerId !== undefined)
+    await lockForLockedSale(tx, caller.workspaceId, request.customerId);
   const facts = await pricingFacts(tx, caller.workspaceId, request, {
     saleId,
     transactionId: request.transactionId,
@@ -109,8 +121,20 @@ async function commitOnce(
     maySetPrices: caller.maySetPrices,
     ...(mode === "locked" ? { lock: tx } : {}),
   });
-  const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced));
   const { evaluation } = priced;
+  // Wallet entries used and earned, before the counters: those stay locked for the last statements.
+  const { byId } = await publishedPromotions(tx, workspace);
+  await redeemEntries(tx, workspace, request.customerId, evaluation, byId, nowMs, mode);
+  const earned = await earnFromSale(
+    tx,
+    workspace,
+    request.customerId,
+    priced.basket,
+    evaluation,
+    byId,
+    nowMs,
+  );
+  const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced, earned));
   await writeSale(tx, {
     workspaceId: workspace.id,
     id: saleId,
@@ -143,6 +167,15 @@ async function commitOnce(
       units: a.units,
     })),
   });
+  // Seed 002: a list that locks after its first apply locks with this sale (before the counters, so
+  // the hot counter locks stay last).
+  await lockAppliedProductLists(
+    tx,
+    workspace.id,
+    request.customerId,
+    evaluation.applied.map((a) => a.promotionId),
+    nowMs,
+  );
   if (mode === "locked") await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
   else await consumeChecked(tx, workspace, saleId, nowMs, priced.consumption);
   return {
@@ -152,7 +185,13 @@ async function commitOnce(
   };
 }
 
-function receiptOf(saleId: string, request: SaleRequest, nowMs: number, priced: Priced) {
+function receiptOf(
+  saleId: string,
+  request: SaleRequest,
+  nowMs: number,
+  priced: Priced,
+  earned: readonly Earned[],
+) {
   const { evaluation } = priced;
   return {
     saleId,
@@ -168,5 +207,7 @@ function receiptOf(saleId: string, request: SaleRequest, nowMs: number, priced: 
     }),
     rejected: evaluation.rejected,
     unusedCodes: priced.unusedCodes,
+    /** Wallet entries this sale earned the customer. */
+    earned,
   };
 }

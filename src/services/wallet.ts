@@ -67,7 +67,7 @@ export function expiresAtMs(terms: ExpiryTerms, entry: EntryInstants, timeZone: 
   }
 }
 
-function plusLocalDays(ms: number, days: number, timeZone: string): number {
+export function plusLocalDays(ms: number, days: number, timeZone: string): number {
   return DateTime.fromMillis(ms, { zone: timeZone }).plus({ days }).toMillis();
 }
 
@@ -180,7 +180,7 @@ function entryJson(row: WalletRow, nowMs: number): WalletEntryJson {
   };
 }
 
-function expiryOfRow(row: WalletRow): number | null {
+export function expiryOfRow(row: WalletRow): number | null {
   return expiresAtMs(
     row.promotion,
     {

@@ -104,6 +104,8 @@ export interface PricingFacts {
   readonly codes: { code: string; promotionId: string }[];
   /** The customer's wallet entries that may still apply (issued or active); expiry is the service's. */
   readonly wallet: WalletFact[];
+  /** Seed 002: the customer's chosen products per personalized promotion (customer_product_lists). */
+  readonly productChoices: { promotionId: string; skus: string[] }[];
 }
 
 export interface SaleClaim {
@@ -132,6 +134,7 @@ export async function loadPricingFacts(
     store: StoreFacts | null;
     codes: { code: string; promotionId: string }[];
     wallet: WalletFact[];
+    productChoices: { promotionId: string; skus: string[] }[];
   }>({
     name: "till_pricing_facts",
     text: `with claim as (
@@ -165,7 +168,10 @@ export async function loadPricingFacts(
             select promotion_id as "promotionId", state, issued_at as "issuedAt",
                    earned_at as "earnedAt", expires_at as "expiresAt"
               from wallet_entries
-             where workspace_id = $1 and customer_id = $6 and state in ('issued', 'active')) we) as wallet`,
+             where workspace_id = $1 and customer_id = $6 and state in ('issued', 'active')) we) as wallet,
+         (select coalesce(json_agg(pl), '[]') from (
+            select promotion_id as "promotionId", skus from customer_product_lists
+             where workspace_id = $1 and customer_id = $6) pl) as "productChoices"`,
     values: [
       workspaceId,
       claim?.saleId ?? null,
@@ -188,5 +194,6 @@ export async function loadPricingFacts(
     store: row.store,
     codes: row.codes,
     wallet: row.wallet,
+    productChoices: row.productChoices,
   };
 }

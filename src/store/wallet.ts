@@ -94,6 +94,8 @@ export interface NewEntry {
   readonly issuedAt: Date;
   readonly earnedAt: Date | null;
   readonly expiresAt: Date | null;
+  /** Redemptions the entry allows; null or absent: as many as the promotion's limits allow. */
+  readonly redemptionsLeft?: number | null;
 }
 
 /**
@@ -112,8 +114,8 @@ export async function insertEntryWithin(
        select count(*)::int as n from wallet_entries
         where workspace_id = $1 and customer_id = $2 and promotion_id = $4
      ), w as (
-       insert into wallet_entries (workspace_id, customer_id, id, promotion_id, state, source, issued_at, earned_at, expires_at)
-       select $1, $2, $3, $4, $5, $6, $7, $8, $9 from issued where $10::int is null or issued.n < $10::int
+       insert into wallet_entries (workspace_id, customer_id, id, promotion_id, state, source, issued_at, earned_at, expires_at, redemptions_left)
+       select $1, $2, $3, $4, $5, $6, $7, $8, $9, $11 from issued where $10::int is null or issued.n < $10::int
        returning *
      )
      select ${COLUMNS} from w join promotions p on p.workspace_id = w.workspace_id and p.id = w.promotion_id`,
@@ -128,6 +130,7 @@ export async function insertEntryWithin(
       entry.earnedAt,
       entry.expiresAt,
       issuedMax,
+      entry.redemptionsLeft ?? null,
     ],
   );
   return rows[0] ?? null;
@@ -211,4 +214,42 @@ export interface WalletFact {
   readonly issuedAt: string;
   readonly earnedAt: string | null;
   readonly expiresAt: string | null;
+}
+
+/**
+ * Locks the customer's issued and active entries, in id order (of these promotions only, when given),
+ * and reads them as they are now: a sale that redeems an entry holds it until COMMIT, so a concurrent
+ * sale sees it used or waits.
+ */
+export async function lockLiveEntries(
+  tx: Tx,
+  workspaceId: string,
+  customerId: string,
+  promotionIds: readonly string[] | null,
+): Promise<WalletRow[]> {
+  const { rows } = await tx.query<WalletRow>(
+    `select ${COLUMNS} from ${FROM}
+      where w.workspace_id = $1 and w.customer_id = $2 and w.state in ('issued', 'active')
+        and ($3::text[] is null or w.promotion_id = any($3::text[]))
+      order by w.id
+      for update of w`,
+    [workspaceId, customerId, promotionIds],
+  );
+  return rows;
+}
+
+/** A sale used a locked entry: sets its redemptions left, and moves it to redeemed when none are. */
+export async function useEntry(
+  tx: Tx,
+  workspaceId: string,
+  customerId: string,
+  entryId: string,
+  redemptionsLeft: number,
+): Promise<void> {
+  await tx.query(
+    `update wallet_entries
+        set redemptions_left = $4, state = case when $4::int <= 0 then 'redeemed' else state end
+      where workspace_id = $1 and customer_id = $2 and id = $3`,
+    [workspaceId, customerId, entryId, Math.max(0, redemptionsLeft)],
+  );
 }

@@ -695,9 +695,12 @@ describe("access", () => {
       paths: Record<string, Record<string, { tags?: string[]; summary?: string }>>;
     }>("GET", "/openapi.json");
     const operations = Object.entries(doc.body.paths)
-      // Limits are documented under Usage, bulk codes under Codes (test/server/codes.test.ts).
+      // Limits are documented under Usage, bulk codes under Codes (test/server/codes.test.ts), CSV
+      // import and export in test/server/promotion-csv.test.ts.
       .filter(
-        ([path]) => path.startsWith("/v1/promotions") && !/\/(limits|codes\/generate|codes\.csv)$/.test(path),
+        ([path]) =>
+          path.startsWith("/v1/promotions") &&
+          !/\/(limits|codes\/generate|codes\.csv|imports|imports\/\{id\}|export\.csv)$/.test(path),
       )
       .flatMap(([path, ops]) =>
         Object.entries(ops).map(([method, op]) => ({ route: `${method} ${path}`, ...op })),
