@@ -6,19 +6,27 @@
 // changes nothing. A dry run reads the same way and writes nothing.
 //
 // An upload is a resource (GET /v1/promotions/imports/{id}). Up to SYNC_ROWS_MAX rows the request
-// waits for it; a larger one answers at once, running, and runs on in this process.
+// waits for it; a larger one answers at once, running, and runs on in this process. As a code
+// generation does, its connection holds an advisory lock while it runs: a running row whose lock is
+// free belongs to a process that died, and is read as failed ("interrupted"); the batches it committed
+// stay, and importing the file again finishes the job (rows already imported come out unchanged).
 import type { Promotion } from "../domain/promotion.js";
 import { transaction, type Db, type Queryable } from "../store/db.js";
 import {
   countLive,
   exportBatch,
+  failImport,
   findByExternalIds,
   findByNames,
   findImport,
+  holdImportLock,
+  importLockIsFree,
+  importLockKey,
   insertImport,
   insertPromotions,
   maxTagCount,
   recordImport,
+  releaseImportLock,
   updateDefinitions,
   type ExistingPromotion,
   type ExportRow,
@@ -324,7 +332,24 @@ export async function startImport(
 ): Promise<PromotionImport> {
   const prepared = await prepareImport(db, workspaceId, text);
   const id = newId("import");
-  await insertImport(db, workspaceId, { id, ...options, rowsTotal: rowsTotal(prepared) }, now());
+  // The job's own connection holds its lock from before its row is visible until after its outcome
+  // is written: a running row whose lock is free was left by a process that died (readImport).
+  const client = await db.connect();
+  const lockKey = importLockKey(workspaceId, id);
+  const letGo = async () => {
+    const unlocked = await releaseImportLock(client, lockKey).then(
+      () => true,
+      () => false,
+    );
+    client.release(!unlocked); // a connection that could not unlock is dropped, and its lock with it
+  };
+  try {
+    await holdImportLock(client, lockKey);
+    await insertImport(client, workspaceId, { id, ...options, rowsTotal: rowsTotal(prepared) }, now());
+  } catch (error) {
+    await letGo();
+    throw error;
+  }
   const job = (async () => {
     try {
       const tally = await runImport(db, workspaceId, prepared, options, now, (t) =>
@@ -337,6 +362,8 @@ export async function startImport(
       const progress = row ?? emptyProgress();
       await recordImport(db, workspaceId, id, progress, { status: "failed", error: message, nowMs: now() });
       throw error;
+    } finally {
+      await letGo();
     }
   })();
   if (rowsTotal(prepared) <= waitRowsMax) await job;
@@ -356,10 +383,33 @@ function emptyProgress() {
   };
 }
 
-export async function readImport(db: Db, workspaceId: string, id: string): Promise<PromotionImport> {
+export const INTERRUPTED =
+  "interrupted: the process running it stopped; the batches it finished stay imported, import the file again";
+
+export async function readImport(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  nowMs: number,
+): Promise<PromotionImport> {
   const row = await findImport(db, workspaceId, id);
   if (row === null) throw notFound(`promotion import ${id}`);
-  return toResource(row);
+  if (row.status !== "running") return toResource(row);
+  return toResource(await reapIfDead(db, workspaceId, row, nowMs));
+}
+
+/**
+ * A running import whose connection let go of its lock died with its process: mark it failed. Its
+ * progress stays as its last committed batch recorded it.
+ */
+async function reapIfDead(db: Db, workspaceId: string, row: ImportRow, nowMs: number): Promise<ImportRow> {
+  return transaction(db, async (tx) => {
+    if (!(await importLockIsFree(tx, importLockKey(workspaceId, row.id)))) return row;
+    const locked = await findImport(tx, workspaceId, row.id, { forUpdate: true });
+    if (locked === null || locked.status !== "running") return locked ?? row;
+    await failImport(tx, workspaceId, row.id, INTERRUPTED, nowMs);
+    return (await findImport(tx, workspaceId, row.id))!;
+  });
 }
 
 // ---- Export.

@@ -214,10 +214,55 @@ export async function recordImport(
   );
 }
 
-export async function findImport(q: Queryable, workspaceId: string, id: string): Promise<ImportRow | null> {
+export async function findImport(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<ImportRow | null> {
   const { rows } = await q.query<ImportRow>(
-    `select ${IMPORT_COLUMNS} from promotion_imports where workspace_id = $1 and id = $2`,
+    `select ${IMPORT_COLUMNS} from promotion_imports where workspace_id = $1 and id = $2${options.forUpdate ? " for update" : ""}`,
     [workspaceId, id],
   );
   return rows[0] ?? null;
+}
+
+/** Marks a running import failed, keeping its progress (what its committed batches wrote). */
+export async function failImport(
+  tx: Tx,
+  workspaceId: string,
+  id: string,
+  error: string,
+  nowMs: number,
+): Promise<void> {
+  await tx.query(
+    `update promotion_imports set status = 'failed', error = $3, finished_at = $4
+      where workspace_id = $1 and id = $2 and status = 'running'`,
+    [workspaceId, id, error, new Date(nowMs)],
+  );
+}
+
+/**
+ * The advisory lock an import holds on its own connection while it runs (as a code generation does).
+ * A running row whose lock is free belongs to an import whose process or connection died.
+ */
+export function importLockKey(workspaceId: string, id: string): string {
+  return `till_import:${workspaceId}:${id}`;
+}
+
+export async function holdImportLock(client: Tx, key: string): Promise<void> {
+  await client.query(`select pg_advisory_lock(hashtextextended($1, 0))`, [key]);
+}
+
+export async function releaseImportLock(client: Tx, key: string): Promise<void> {
+  await client.query(`select pg_advisory_unlock(hashtextextended($1, 0))`, [key]);
+}
+
+/** Inside a transaction: true when no session holds the lock (taken until the transaction ends). */
+export async function importLockIsFree(tx: Tx, key: string): Promise<boolean> {
+  const { rows } = await tx.query<{ free: boolean }>(
+    `select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as free`,
+    [key],
+  );
+  return rows[0]!.free;
 }

@@ -307,3 +307,222 @@ describe("tenant isolation", () => {
     expect((await walletOf("twin", other.admin)).map((e) => e.id)).toEqual([third.body.earned[0]!.entryId]);
   });
 });
+
+describe("spend milestones, store scopes, earning windows and replays", () => {
+  // A workspace of its own, so these promotions earn nothing in the tests above (and theirs nothing here).
+  let shop: { workspaceId: string; admin: string };
+  let till: string;
+  const WINDOW_STARTS = "2026-03-25T23:00:00.000Z"; // midnight in Berlin (CET), 26 March
+  // Seven local days on: midnight of 2 April in Berlin, which is CEST by then (22:00 UTC, not 23:00).
+  const WINDOW_ENDS = Date.parse("2026-04-01T22:00:00.000Z");
+
+  beforeAll(async () => {
+    shop = await server.newWorkspace();
+    till = await server.newKey("pos", { workspaceId: shop.workspaceId });
+    const reward = everyUnitAt("reward", 0);
+    await insertItems(
+      server,
+      [
+        { sku: "BIG", priceMinor: 12_000, categories: ["big"] },
+        { sku: "MID", priceMinor: 3_000, categories: ["mid"] },
+        { sku: "SMALL", priceMinor: 2_000, categories: ["small"] },
+        { sku: "HALF", priceMinor: 6_000, categories: ["half"] },
+        { sku: "REWARD", priceMinor: 100, categories: ["reward"] },
+      ],
+      shop.workspaceId,
+    );
+    const inShop = { workspaceId: shop.workspaceId };
+    for (const p of [
+      {
+        id: "spend-50",
+        name: "One reward per 50.00 spent",
+        type: "loyalty_earning",
+        earning: { kind: "activity_milestone", metric: "transaction_value", target: 5_000 },
+        benefit: reward,
+      },
+      {
+        id: "spend-10-thrice",
+        name: "One reward per 10.00 spent, three at most",
+        type: "loyalty_earning",
+        earning: {
+          kind: "activity_milestone",
+          metric: "transaction_value",
+          target: 1_000,
+          maxEarningsPerCustomer: 3,
+        },
+        benefit: reward,
+      },
+      {
+        id: "store-visit",
+        name: "A reward for each visit to store s1",
+        type: "loyalty_earning",
+        earning: { kind: "single_activity", activity: "transaction", scope: { storeIds: ["s1"] } },
+        benefit: reward,
+      },
+      {
+        id: "first-week",
+        name: "A reward for each visit in the first week",
+        type: "loyalty_earning",
+        schedule: { startsAt: WINDOW_STARTS },
+        earning: { kind: "single_activity", activity: "transaction", earningWindowDays: 7 },
+        benefit: reward,
+      },
+      {
+        id: "half-at-20",
+        name: "HALF costs 20.00",
+        type: "pos",
+        benefit: everyUnitAt("half", 2_000),
+      },
+    ])
+      await insertPromotion(server, p, inShop);
+    for (const id of ["s1", "s2"]) {
+      const reply = await server.request("PUT", `/v1/stores/${id}`, { key: shop.admin, body: { name: id } });
+      expect(reply.status).toBeLessThan(300);
+    }
+  });
+
+  interface SaleOptions {
+    readonly storeId?: string;
+    readonly transactionId?: string;
+  }
+
+  function saleBody(customerId: string, sku: string, options: SaleOptions = {}) {
+    return {
+      transactionId: options.transactionId ?? `shop-${++sequence}`,
+      customerId,
+      lines: [{ id: "1", sku, quantity: 1 }],
+      ...(options.storeId ? { storeId: options.storeId } : {}),
+    };
+  }
+
+  async function shopSale(customerId: string, sku: string, options: SaleOptions = {}): Promise<Receipt> {
+    const reply = await server.request<Receipt>("POST", "/v1/sales", {
+      key: till,
+      body: saleBody(customerId, sku, options),
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    return reply.body;
+  }
+
+  /** How many entries of the promotion the sale earned. */
+  function earnedOf(receipt: Receipt, promotionId: string): number {
+    return receipt.earned.filter((e) => e.promotionId === promotionId).length;
+  }
+
+  async function progressOf(customerId: string, promotionId: string) {
+    const { rows } = await server.db.query<{ transactions: number; spendMinor: number; earned: number }>(
+      `select transactions, spend_minor as "spendMinor", earned from earning_progress
+        where workspace_id = $1 and customer_id = $2 and promotion_id = $3`,
+      [shop.workspaceId, customerId, promotionId],
+    );
+    return rows[0];
+  }
+
+  async function heldOf(customerId: string, promotionId: string): Promise<number> {
+    return (await walletOf(customerId, shop.admin)).filter((e) => e.promotionId === promotionId).length;
+  }
+
+  it("transaction_value 50.00: 120.00 earns 2, 30.00 more earns 1 at 150.00, counting net spend", async () => {
+    server.clock.now = Date.parse("2026-03-10T10:00:00Z");
+    await member("val", shop.admin);
+    expect(earnedOf(await shopSale("val", "BIG"), "spend-50")).toBe(2); // 120.00: crosses 50 and 100
+    expect(earnedOf(await shopSale("val", "MID"), "spend-50")).toBe(1); // 150.00: crosses 150
+    // HALF lists at 60.00 and sells at 20.00: 170.00 in all, no crossing (at list price: 210.00, one).
+    const half = await shopSale("val", "HALF");
+    expect(half.applied).toContainEqual(expect.objectContaining({ promotionId: "half-at-20" }));
+    expect(earnedOf(half, "spend-50")).toBe(0);
+    expect(earnedOf(await shopSale("val", "MID"), "spend-50")).toBe(1); // 200.00: crosses 200
+    expect(await progressOf("val", "spend-50")).toEqual({ transactions: 4, spendMinor: 20_000, earned: 4 });
+    expect(await heldOf("val", "spend-50")).toBe(4);
+    const entries = (await walletOf("val", shop.admin)).filter((e) => e.promotionId === "spend-50");
+    expect(entries.every((e) => e.source === "earned" && e.state === "active")).toBe(true);
+  });
+
+  it("maxEarningsPerCustomer caps a spend milestone, even across one large sale", async () => {
+    server.clock.now = Date.parse("2026-03-11T10:00:00Z");
+    await member("capped", shop.admin);
+    expect(earnedOf(await shopSale("capped", "SMALL"), "spend-10-thrice")).toBe(2); // 20.00: 2 of 3
+    expect(earnedOf(await shopSale("capped", "BIG"), "spend-10-thrice")).toBe(1); // 140.00: 12 due, 1 left
+    expect(earnedOf(await shopSale("capped", "MID"), "spend-10-thrice")).toBe(0);
+    // Spend keeps counting past the cap.
+    expect(await progressOf("capped", "spend-10-thrice")).toEqual({
+      transactions: 3,
+      spendMinor: 17_000,
+      earned: 3,
+    });
+    expect(await heldOf("capped", "spend-10-thrice")).toBe(3);
+
+    await member("capped-at-once", shop.admin);
+    expect(earnedOf(await shopSale("capped-at-once", "BIG"), "spend-10-thrice")).toBe(3); // 12 due
+    expect(earnedOf(await shopSale("capped-at-once", "BIG"), "spend-10-thrice")).toBe(0);
+    expect(await heldOf("capped-at-once", "spend-10-thrice")).toBe(3);
+  });
+
+  it("a single activity scoped to a store earns there and nowhere else", async () => {
+    server.clock.now = Date.parse("2026-03-12T10:00:00Z");
+    await member("roamer", shop.admin);
+    expect(earnedOf(await shopSale("roamer", "SMALL", { storeId: "s2" }), "store-visit")).toBe(0);
+    expect(earnedOf(await shopSale("roamer", "SMALL"), "store-visit")).toBe(0); // no store
+    expect(earnedOf(await shopSale("roamer", "SMALL", { storeId: "s1" }), "store-visit")).toBe(1);
+    expect(earnedOf(await shopSale("roamer", "SMALL", { storeId: "s1" }), "store-visit")).toBe(1);
+    expect(await heldOf("roamer", "store-visit")).toBe(2);
+  });
+
+  it("earningWindowDays: earns up to the window's last instant in the workspace zone, then nothing", async () => {
+    await member("weekly", shop.admin);
+    server.clock.now = Date.parse(WINDOW_STARTS) - 1;
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(0); // not started
+    server.clock.now = Date.parse(WINDOW_STARTS);
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(1);
+    server.clock.now = WINDOW_ENDS - 1;
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(1);
+    server.clock.now = WINDOW_ENDS;
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(0);
+    // Before seven times 24 hours have passed (23:00 UTC), but after local midnight: outside.
+    server.clock.now = WINDOW_ENDS + 30 * 60_000;
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(0);
+    server.clock.now = Date.parse("2026-04-20T10:00:00Z");
+    expect(earnedOf(await shopSale("weekly", "SMALL"), "first-week")).toBe(0);
+    expect(await heldOf("weekly", "first-week")).toBe(2);
+  });
+
+  it("a replayed sale answers its receipt and earns nothing again, nor counts its spend twice", async () => {
+    server.clock.now = Date.parse("2026-03-13T10:00:00Z");
+    await member("replayer", shop.admin);
+    const body = saleBody("replayer", "BIG", { transactionId: "replayed-big" });
+    const first = await server.request<Receipt>("POST", "/v1/sales", { key: till, body });
+    expect(first.status).toBe(201);
+    expect(earnedOf(first.body, "spend-50")).toBe(2);
+    const replay = await server.request<Receipt>("POST", "/v1/sales", { key: till, body });
+    expect(replay.status).toBe(201);
+    expect(replay.headers["idempotent-replayed"]).toBe("true");
+    expect(replay.body).toEqual(first.body);
+    expect(await heldOf("replayer", "spend-50")).toBe(2);
+    expect(await progressOf("replayer", "spend-50")).toEqual({
+      transactions: 1,
+      spendMinor: 12_000,
+      earned: 2,
+    });
+    // 140.00 crosses nothing; had the replay counted, 260.00 would cross 250.
+    expect(earnedOf(await shopSale("replayer", "SMALL"), "spend-50")).toBe(0);
+
+    // Concurrent retries of one sale: one commits and earns, every answer is its receipt.
+    const again = saleBody("replayer", "MID", { transactionId: "replayed-mid" });
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        server.request<Receipt>("POST", "/v1/sales", { key: till, body: again }),
+      ),
+    );
+    for (const reply of replies) {
+      expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+      expect(reply.body).toEqual(replies[0]!.body);
+    }
+    expect(earnedOf(replies[0]!.body, "spend-50")).toBe(1); // 170.00 crosses 150
+    expect(await heldOf("replayer", "spend-50")).toBe(3);
+    expect(await progressOf("replayer", "spend-50")).toEqual({
+      transactions: 3,
+      spendMinor: 17_000,
+      earned: 3,
+    });
+  });
+});

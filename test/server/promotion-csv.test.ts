@@ -14,6 +14,8 @@ interface Problem {
 interface Import {
   id: string;
   status: string;
+  error?: string;
+  finishedAt?: string;
   rows: { total: number; processed: number };
   counts: { created: number; updated: number; unchanged: number; failed: number };
   report: Problem[];
@@ -201,6 +203,76 @@ describe("import", () => {
     expect(status.status).toBe("done");
     expect(status.rows).toEqual({ total: 1_500, processed: 1_500 });
     expect(status.counts.created).toBe(1_500);
+  });
+});
+
+describe("an interrupted import", () => {
+  /** A running import row as a process that died mid-file leaves it: 1,000 of 2,500 rows done. */
+  async function leftRunning(id: string): Promise<void> {
+    await server.db.query(
+      `insert into promotion_imports
+         (workspace_id, id, status, dry_run, publish, rows_total, rows_processed, created, failed, report, created_at)
+       values ($1, $2, 'running', false, false, 2500, 1000, 998, 2, $3, $4)`,
+      [
+        server.workspaceId,
+        id,
+        JSON.stringify([{ row: 7, column: "discountValue", code: "not_a_percentage", message: "x" }]),
+        new Date("2026-03-02T09:00:00Z"),
+      ],
+    );
+  }
+
+  it("is failed/interrupted once no connection holds its lock, keeping what its batches recorded", async () => {
+    await leftRunning("import_dead");
+    const reply = await server.request<Import>("GET", "/v1/promotions/imports/import_dead");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({
+      status: "failed",
+      rows: { total: 2500, processed: 1000 },
+      counts: { created: 998, updated: 0, unchanged: 0, failed: 2 },
+      report: [{ row: 7, column: "discountValue", code: "not_a_percentage" }],
+      finishedAt: new Date(server.clock.now).toISOString(),
+    });
+    expect(reply.body.error).toMatch(/^interrupted/);
+    // Stored so, not only answered so.
+    const { rows } = await server.db.query<{ status: string }>(
+      "select status from promotion_imports where workspace_id = $1 and id = 'import_dead'",
+      [server.workspaceId],
+    );
+    expect(rows[0]!.status).toBe("failed");
+    expect((await server.request<Import>("GET", "/v1/promotions/imports/import_dead")).body).toEqual(
+      reply.body,
+    );
+  });
+
+  it("stays running while a connection holds its lock", async () => {
+    await leftRunning("import_alive");
+    const holder = await server.db.connect();
+    const key = `till_import:${server.workspaceId}:import_alive`;
+    try {
+      await holder.query("select pg_advisory_lock(hashtextextended($1, 0))", [key]);
+      const alive = await server.request<Import>("GET", "/v1/promotions/imports/import_alive");
+      expect(alive.body.status).toBe("running");
+      expect(alive.body.error).toBeUndefined();
+      await holder.query("select pg_advisory_unlock(hashtextextended($1, 0))", [key]);
+    } finally {
+      holder.release();
+    }
+    const dead = await server.request<Import>("GET", "/v1/promotions/imports/import_alive");
+    expect(dead.body.status).toBe("failed");
+    expect(dead.body.error).toMatch(/^interrupted/);
+  });
+
+  it("a finished import let go of its lock", async () => {
+    const reply = await upload(csv([row("L-1")]));
+    expect(reply.body.status).toBe("done");
+    const { rows } = await server.db.query<{ held: number }>(
+      `select count(*)::int as held from pg_locks l
+        where l.locktype = 'advisory' and l.granted
+          and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)`,
+      [`till_import:${server.workspaceId}:${reply.body.id}`],
+    );
+    expect(rows[0]!.held).toBe(0);
   });
 });
 

@@ -76,7 +76,8 @@ export async function promotionImports(app: FastifyInstance): Promise<void> {
         params: IdParams,
       },
     },
-    async (request) => readImport(app.deps.db, request.principal.workspaceId, request.params.id),
+    async (request) =>
+      readImport(app.deps.db, request.principal.workspaceId, request.params.id, app.deps.now()),
   );
 
   app.get<{ Querystring: ExportFilter }>(
