@@ -21,6 +21,7 @@ import { baskets } from "./routes/baskets.js";
 import { catalog } from "./routes/catalog.js";
 import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
+import { points } from "./routes/points.js";
 import { productLists } from "./routes/product-lists.js";
 import { promotionImports } from "./routes/promotion-imports.js";
 import { promotions } from "./routes/promotions.js";
@@ -117,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(returns);
       await v1.register(usage);
       await v1.register(wallet);
+      await v1.register(points);
       await v1.register(productLists);
     },
     { prefix: "/v1" },
