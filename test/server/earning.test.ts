@@ -4,7 +4,14 @@
 // customer count each stamp once; maxEarningsPerCustomer caps; earned entries stay in their workspace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { everyUnitAt, insertItems, insertPromotion } from "./fixtures.js";
-import { expectProblem, startServer, type Page, type Reply, type TestServer } from "./harness.js";
+import {
+  expectProblem,
+  startServer,
+  type Page,
+  type Reply,
+  type TestServer,
+  promotionFate,
+} from "./harness.js";
 
 interface Entry {
   id: string;
@@ -21,11 +28,6 @@ interface Receipt {
   applied: { promotionId: string; discountMinor: number }[];
   earned: { promotionId: string; entryId: string }[];
 }
-interface Evaluated {
-  applied: { promotionId: string; discountMinor: number }[];
-  rejected: { promotionId: string; code: string }[];
-}
-
 let server: TestServer;
 let pos: string;
 let app: string;
@@ -114,15 +116,8 @@ async function walletOf(customerId: string, key = app): Promise<Entry[]> {
 }
 
 /** How the promotion fares in a quote of one unit of the SKU: its discount, or its rejection code. */
-async function fate(customerId: string, sku: string, promotionId: string): Promise<number | string> {
-  const reply = await server.request<Evaluated>("POST", "/v1/baskets/evaluate", {
-    key: app,
-    body: { customerId, lines: [{ id: "1", sku, quantity: 1 }] },
-  });
-  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
-  const applied = reply.body.applied.find((a) => a.promotionId === promotionId);
-  if (applied) return applied.discountMinor;
-  return reply.body.rejected.find((r) => r.promotionId === promotionId)?.code ?? "not_looked_at";
+function fate(customerId: string, sku: string, promotionId: string): Promise<number | string> {
+  return promotionFate(server, app, customerId, sku, promotionId);
 }
 
 /** Three juice sales at `atMs`: the third earns; answers the third's receipt. */

@@ -138,3 +138,21 @@ export function expectProblem(reply: Reply<unknown>, status: number, path?: stri
     expect(paths, JSON.stringify(body)).toContain(path);
   }
 }
+
+/** How a promotion fares in a quote of one unit of a SKU: its discount, or its rejection code. */
+export async function promotionFate(
+  server: TestServer,
+  key: string,
+  customerId: string,
+  sku: string,
+  promotionId: string,
+): Promise<number | string> {
+  const reply = await server.request<{
+    applied: { promotionId: string; discountMinor: number }[];
+    rejected: { promotionId: string; code: string }[];
+  }>("POST", "/v1/baskets/evaluate", { key, body: { customerId, lines: [{ id: "1", sku, quantity: 1 }] } });
+  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  const applied = reply.body.applied.find((a) => a.promotionId === promotionId);
+  if (applied) return applied.discountMinor;
+  return reply.body.rejected.find((r) => r.promotionId === promotionId)?.code ?? "not_looked_at";
+}

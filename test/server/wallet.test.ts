@@ -4,7 +4,14 @@
 // every route stays inside its roles and its workspace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { everyUnitAt, insertItems, insertPromotion } from "./fixtures.js";
-import { expectProblem, startServer, type Page, type Reply, type TestServer } from "./harness.js";
+import {
+  expectProblem,
+  startServer,
+  type Page,
+  type Reply,
+  type TestServer,
+  promotionFate,
+} from "./harness.js";
 
 interface Entry {
   id: string;
@@ -17,11 +24,6 @@ interface Entry {
   revokedAt: string | null;
   promotion: { name: string; headline: string | null; activationRequired: boolean };
 }
-interface Evaluated {
-  applied: { promotionId: string; discountMinor: number }[];
-  rejected: { promotionId: string; code: string }[];
-}
-
 const DAY_MS = 86_400_000;
 let server: TestServer;
 let pos: string;
@@ -118,15 +120,8 @@ async function walletOf(customerId: string): Promise<Entry[]> {
 }
 
 /** How the promotion fares in a quote of one unit of the SKU: its discount, or its rejection code. */
-async function fate(customerId: string, sku: string, promotionId: string): Promise<number | string> {
-  const reply = await server.request<Evaluated>("POST", "/v1/baskets/evaluate", {
-    key: app,
-    body: { customerId, lines: [{ id: "1", sku, quantity: 1 }] },
-  });
-  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
-  const applied = reply.body.applied.find((a) => a.promotionId === promotionId);
-  if (applied) return applied.discountMinor;
-  return reply.body.rejected.find((r) => r.promotionId === promotionId)?.code ?? "not_looked_at";
+function fate(customerId: string, sku: string, promotionId: string): Promise<number | string> {
+  return promotionFate(server, app, customerId, sku, promotionId);
 }
 
 async function entryCount(customerId?: string): Promise<number> {
