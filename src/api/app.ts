@@ -64,7 +64,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     genReqId: () => crypto.randomUUID(),
     // Ids are at most 100 characters by schema; a longer one must reach the schema to be named in a
     // problem, not be cut off by the router with a bare 414.
-    maxParamLength: 1_000,
+    routerOptions: { maxParamLength: 1_000 },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const deps = { db: options.db, now: options.now ?? Date.now, metrics: createMetrics() };
