@@ -67,8 +67,8 @@ export interface Committed {
 
 /**
  * Commits a sale. First optimistically: price with the limits as they stand and lock the counters
- * only in the last statements before COMMIT, checking that what the sale consumes still fits, so a
- * hot counter (a global limit) is held for two statements, not for the whole sale. If a concurrent
+ * only in the last statement before COMMIT, checking that what the sale consumes still fits, so a
+ * hot counter (a global limit) is held from that statement to COMMIT, not for the whole sale. If a concurrent
  * sale took the capacity meanwhile, the attempt rolls back and the sale is priced again with the
  * counters locked first: that path uses exactly what is left.
  */
