@@ -26,6 +26,7 @@ import { productLists } from "./routes/product-lists.js";
 import { promotionImports } from "./routes/promotion-imports.js";
 import { promotions } from "./routes/promotions.js";
 import { returns } from "./routes/returns.js";
+import { rewards } from "./routes/rewards.js";
 import { sales } from "./routes/sales.js";
 import { stores } from "./routes/stores.js";
 import { system } from "./routes/system.js";
@@ -119,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(usage);
       await v1.register(wallet);
       await v1.register(points);
+      await v1.register(rewards);
       await v1.register(productLists);
     },
     { prefix: "/v1" },

@@ -74,7 +74,11 @@ export function takeInOrder(
 
 // ---- The API's shapes.
 
-const Reference = Type.String({ minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001f\\u007f]*$" });
+export const Reference = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: "^[^\\u0000-\\u001f\\u007f]*$",
+});
 const Amount = Type.Integer({ minimum: 1, maximum: POINTS_MAX });
 
 export const EarnBodySchema = Type.Object(
@@ -163,6 +167,10 @@ export const OperationJsonSchema = Type.Object({
 export type OperationJson = Static<typeof OperationJsonSchema>;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+export function ledgerEntryJson(e: NewLedgerEntry): LedgerEntryJson {
+  return entryJson(e);
+}
 
 function entryJson(e: NewLedgerEntry): LedgerEntryJson {
   return {

@@ -157,7 +157,7 @@ export type WalletEntryJson = Static<typeof WalletEntryJsonSchema>;
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-function entryJson(row: WalletRow, nowMs: number): WalletEntryJson {
+export function entryJson(row: WalletRow, nowMs: number): WalletEntryJson {
   const expires = expiryOfRow(row);
   return {
     id: row.id,

@@ -253,3 +253,22 @@ export async function useEntry(
     [workspaceId, customerId, entryId, Math.max(0, redemptionsLeft)],
   );
 }
+
+/**
+ * How many entries of the promotion the customer was ever given from these sources (revoked ones
+ * too). Call with the customer locked, so concurrent gains count each other.
+ */
+export async function countEntriesFrom(
+  q: Queryable,
+  workspaceId: string,
+  customerId: string,
+  promotionId: string,
+  sources: readonly WalletSource[],
+): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `select count(*)::int as n from wallet_entries
+      where workspace_id = $1 and customer_id = $2 and promotion_id = $3 and source = any($4::text[])`,
+    [workspaceId, customerId, promotionId, [...sources]],
+  );
+  return rows[0]!.n;
+}
