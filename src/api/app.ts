@@ -22,6 +22,7 @@ import { catalog } from "./routes/catalog.js";
 import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
 import { points } from "./routes/points.js";
+import { pointsRules } from "./routes/points-rules.js";
 import { productLists } from "./routes/product-lists.js";
 import { promotionImports } from "./routes/promotion-imports.js";
 import { promotions } from "./routes/promotions.js";
@@ -120,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(usage);
       await v1.register(wallet);
       await v1.register(points);
+      await v1.register(pointsRules);
       await v1.register(rewards);
       await v1.register(productLists);
     },

@@ -331,6 +331,33 @@ export async function burnWithin(
 }
 
 /**
+ * Burns up to `amount` points: what the customer has, when that is less (a return's clawback). Answers
+ * what was taken.
+ */
+export async function burnUpToWithin(
+  tx: Tx,
+  workspaceId: string,
+  customerId: string,
+  burn: { readonly amount: number; readonly reference: string | null },
+  nowMs: number,
+): Promise<Moved & { taken: number }> {
+  const lots = await lotsWithPoints(tx, workspaceId, customerId);
+  const taken = Math.min(burn.amount, balanceOf(lots, nowMs));
+  if (taken === 0) {
+    const { written, live } = await touch(tx, workspaceId, customerId, nowMs);
+    return { entries: written, balance: balanceOf(live, nowMs), taken };
+  }
+  const moved = await takeWithin(
+    tx,
+    workspaceId,
+    customerId,
+    { amount: taken, reference: burn.reference, kind: "burn" },
+    nowMs,
+  );
+  return { entries: moved.entries, balance: moved.balance, taken };
+}
+
+/**
  * Moves points from one customer to another, both locked. The receiver gets one lot per distinct
  * expiry of the lots taken, with that expiry, earned now: transferred points expire when they would
  * have, so a transfer cannot extend nor shorten their life.

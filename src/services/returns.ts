@@ -41,7 +41,14 @@
 //   still lies inside it, and an old fixed cycle is credited in the ledger, never to the current cycle.
 // - The answer (201) is the receipt: returnId, saleId, transactionId, occurredAt (the return's instant),
 //   lines [{lineId, quantity, refundMinor, discountReversedMinor}], refundMinor, discountReversedMinor,
-//   restored [{promotionId, rule, amount}] (amounts given back by this return, positive).
+//   restored [{promotionId, rule, amount}] (amounts given back by this return, positive), and
+//   points {clawedBack, shortfall, refunded, balance} only when the sale earned or burned points.
+// - Points (services/points-rules.ts): with R the sale's refunds so far (this one included) and N its
+//   net, its returns together give back floor(burned × R / N) burned points (a new lot, reference
+//   return:<returnId>:refund) and claw back floor(earned × R / N) earned ones (burned from the
+//   customer's lots, oldest expiry first, reference return:<returnId>:clawback), both exactly the
+//   whole once R = N; so one at a time equals together. Give-back runs first. A customer with fewer
+//   points than the clawback loses what they have; the rest is the receipt's `shortfall`.
 import type { Issue } from "../domain/check.js";
 import type { LimitMeasure } from "../domain/promotion.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
@@ -61,6 +68,7 @@ import {
 } from "../store/returns.js";
 import { findSale, saleRedemptions, type SaleSummary } from "../store/sales.js";
 import { canonicalJson, sha256 } from "./ids.js";
+import { pointsOnReturn, type ReturnPoints } from "./points-rules.js";
 import { conflict, invalid, invalidField, notFound } from "./problem.js";
 import type { ReturnRequest } from "./requests.js";
 
@@ -99,16 +107,20 @@ export async function processReturn(
     const locked = await lockSaleLines(tx, workspaceId, sale.id);
     const wanted = linesToReturn(request.lines, locked);
     const reversal = reverseDiscounts(wanted, await saleLineDiscounts(tx, workspaceId, sale.id));
+    const refundMinor = sum(reversal.lines.map((l) => l.refundMinor));
+    // Points before the counters (the customer's row, then the counters last).
+    const points = await pointsOnReturn(tx, workspaceId, sale.id, request.returnId, refundMinor, nowMs);
     const restored = await restoreLimits(tx, workspaceId, sale, request.returnId, reversal.byPromotion);
-    const receipt: ReturnReceipt = {
+    const receipt: ReturnReceipt & { points?: ReturnPoints } = {
       returnId: request.returnId,
       saleId: sale.id,
       transactionId: sale.transactionId,
       occurredAt: new Date(nowMs).toISOString(),
       lines: reversal.lines,
-      refundMinor: sum(reversal.lines.map((l) => l.refundMinor)),
+      refundMinor,
       discountReversedMinor: sum(reversal.lines.map((l) => l.discountReversedMinor)),
       restored,
+      ...(points !== null ? { points } : {}),
     };
     const text = JSON.stringify(receipt);
     await writeReturn(tx, {

@@ -17,6 +17,7 @@ import {
   type Priced,
 } from "./pricing.js";
 import { conflict } from "./problem.js";
+import { pointsOnSale, type SalePoints } from "./points-rules.js";
 import { lockAppliedProductLists } from "./product-lists.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
 
@@ -125,6 +126,22 @@ async function commitOnce(
   // Wallet entries used and earned, before the counters: those stay locked for the last statements.
   const { byId } = await publishedPromotions(tx, workspace);
   await redeemEntries(tx, workspace, request.customerId, evaluation, byId, nowMs, mode);
+  // Points (the customer's row, after the wallet entries and before earning progress and counters).
+  const points = await pointsOnSale(
+    tx,
+    {
+      workspaceId: workspace.id,
+      currency: evaluation.currency,
+      saleId,
+      customerId: request.customerId,
+      memberships: facts.customer?.memberships ?? [],
+      tenders: request.tenders,
+      basket: priced.basket,
+      evaluation,
+      rules: facts.pointsRules,
+    },
+    nowMs,
+  );
   const earned = await earnFromSale(
     tx,
     workspace,
@@ -134,7 +151,7 @@ async function commitOnce(
     byId,
     nowMs,
   );
-  const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced, earned));
+  const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced, earned, points));
   await writeSale(tx, {
     workspaceId: workspace.id,
     id: saleId,
@@ -191,6 +208,7 @@ function receiptOf(
   nowMs: number,
   priced: Priced,
   earned: readonly Earned[],
+  points: SalePoints | null,
 ) {
   const { evaluation } = priced;
   return {
@@ -209,5 +227,7 @@ function receiptOf(
     unusedCodes: priced.unusedCodes,
     /** Wallet entries this sale earned the customer. */
     earned,
+    /** Only when the workspace's points rules are enabled and the sale names a customer. */
+    ...(points !== null ? { points } : {}),
   };
 }

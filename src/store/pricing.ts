@@ -102,6 +102,8 @@ export interface PricingFacts {
   readonly customer: CustomerFacts | null;
   readonly store: StoreFacts | null;
   readonly codes: { code: string; promotionId: string }[];
+  /** The workspace's points rules as stored (services/points-rules.ts reads them), or null. */
+  readonly pointsRules: unknown;
   /** The customer's wallet entries that may still apply (issued or active); expiry is the service's. */
   readonly wallet: WalletFact[];
   /** Seed 002: the customer's chosen products per personalized promotion (customer_product_lists). */
@@ -133,6 +135,7 @@ export async function loadPricingFacts(
     customer: CustomerFacts | null;
     store: StoreFacts | null;
     codes: { code: string; promotionId: string }[];
+    pointsRules: unknown;
     wallet: WalletFact[];
     productChoices: { promotionId: string; skus: string[] }[];
   }>({
@@ -171,7 +174,8 @@ export async function loadPricingFacts(
              where workspace_id = $1 and customer_id = $6 and state in ('issued', 'active')) we) as wallet,
          (select coalesce(json_agg(pl), '[]') from (
             select promotion_id as "promotionId", skus from customer_product_lists
-             where workspace_id = $1 and customer_id = $6) pl) as "productChoices"`,
+             where workspace_id = $1 and customer_id = $6) pl) as "productChoices",
+         (select rules from points_rules where workspace_id = $1) as "pointsRules"`,
     values: [
       workspaceId,
       claim?.saleId ?? null,
@@ -195,5 +199,6 @@ export async function loadPricingFacts(
     codes: row.codes,
     wallet: row.wallet,
     productChoices: row.productChoices,
+    pointsRules: row.pointsRules,
   };
 }
