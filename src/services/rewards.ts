@@ -17,7 +17,6 @@
 // table, and the ledger has no note column, so the reference joins the two.
 import Type, { type Static } from "typebox";
 import type { Promotion } from "../domain/promotion.js";
-import { limitRuleKey } from "../domain/promotion.js";
 import { transaction, type Db } from "../store/db.js";
 import { claimReference, lotsWithPoints, storeResult } from "../store/points.js";
 import { countEntriesFrom, insertEntryWithin, lockForIssue } from "../store/wallet.js";
@@ -33,7 +32,7 @@ import {
 } from "./points.js";
 import { conflict, invalidField, notFound, Problem } from "./problem.js";
 import { derivedStatus } from "./promotions.js";
-import { entryJson, WalletEntryJsonSchema } from "./wallet.js";
+import { entryJson, issualLimitReached, WalletEntryJsonSchema } from "./wallet.js";
 
 export const PurchaseBodySchema = Type.Object(
   {
@@ -153,16 +152,7 @@ export async function purchaseReward(
       },
       rule?.max ?? null,
     );
-    if (row === null) {
-      const key = limitRuleKey(rule!);
-      throw new Problem(
-        409,
-        "limit_reached",
-        "Conflict",
-        `customer ${customerId} was issued promotion ${p.id} ${rule!.max} times, all that rule ${key} allows`,
-        [{ code: "limit_reached", path: "/promotionId", message: `rule ${key} allows ${rule!.max}` }],
-      );
-    }
+    if (row === null) throw issualLimitReached(customerId, p.id, rule!);
 
     let balance: number;
     let pointsEntries: PurchaseJson["pointsEntries"] = [];

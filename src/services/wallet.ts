@@ -11,7 +11,7 @@
 import { DateTime } from "luxon";
 import Type, { type Static } from "typebox";
 import type { WalletEntry } from "../domain/basket.js";
-import { limitRuleKey, type Expiry, type Promotion } from "../domain/promotion.js";
+import { limitRuleKey, type Expiry, type LimitRule, type Promotion } from "../domain/promotion.js";
 import { transaction, type Db } from "../store/db.js";
 import {
   findEntry,
@@ -246,16 +246,7 @@ export async function issueEntry(
       },
       rule?.max ?? null,
     );
-    if (row === null) {
-      const key = limitRuleKey(rule!);
-      throw new Problem(
-        409,
-        "limit_reached",
-        "Conflict",
-        `customer ${customerId} was issued promotion ${p.id} ${rule!.max} times, all that rule ${key} allows`,
-        [{ code: "limit_reached", path: "/promotionId", message: `rule ${key} allows ${rule!.max}` }],
-      );
-    }
+    if (row === null) throw issualLimitReached(customerId, p.id, rule!);
     return entryJson(row, nowMs);
   });
 }
@@ -337,4 +328,16 @@ export async function revokeEntry(
       nowMs,
     );
   });
+}
+
+/** The 409 for an issue (or purchase) that the promotion's issual limit refuses. */
+export function issualLimitReached(customerId: string, promotionId: string, rule: LimitRule): Problem {
+  const key = limitRuleKey(rule);
+  return new Problem(
+    409,
+    "limit_reached",
+    "Conflict",
+    `customer ${customerId} was issued promotion ${promotionId} ${rule.max} times, all that rule ${key} allows`,
+    [{ code: "limit_reached", path: "/promotionId", message: `rule ${key} allows ${rule.max}` }],
+  );
 }

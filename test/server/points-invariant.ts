@@ -1,7 +1,7 @@
 // The points ledger invariant (docs/server.md "Points"), read from the tables, for tests of other
 // features that move points: each lot's remaining is the sum of its ledger entries, and the API's
 // balance at the clock is sum(ledger) − the remaining of lots expired by then (not yet written off),
-// never negative. A copy of the check in points.test.ts.
+// never negative. Every test that moves points checks it.
 import { expect } from "vitest";
 import type { TestServer } from "./harness.js";
 

@@ -2,6 +2,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectProblem, startServer, type Reply, type TestServer } from "./harness.js";
+import { expectPointsInvariant } from "./points-invariant.js";
 
 interface Entry {
   id: string;
@@ -88,30 +89,9 @@ async function pointsOf(customerId: string, query = ""): Promise<Points> {
   return reply.body;
 }
 
-/**
- * The ledger invariant, read from the tables: each lot's remaining is the sum of its entries, and the
- * API's balance at the clock is sum(ledger) − the remaining of lots expired by then (not yet written
- * off); never negative. Answers the balance.
- */
-async function expectLedgerInvariant(customerId: string): Promise<number> {
-  const { rows } = await server.db.query<{ ledger: number; unwritten: number; badLots: number }>(
-    `select
-       (select coalesce(sum(amount), 0)::bigint from points_ledger where workspace_id = $1 and customer_id = $2) as ledger,
-       (select coalesce(sum(remaining), 0)::bigint from points_lots
-         where workspace_id = $1 and customer_id = $2 and expires_at <= $3) as unwritten,
-       (select count(*)::int from points_lots l
-         where l.workspace_id = $1 and l.customer_id = $2
-           and l.remaining <> (select coalesce(sum(e.amount), 0) from points_ledger e
-                                where e.workspace_id = l.workspace_id and e.customer_id = l.customer_id
-                                  and e.lot_id = l.id)) as "badLots"`,
-    [server.workspaceId, customerId, new Date(server.clock.now)],
-  );
-  const { ledger, unwritten, badLots } = rows[0]!;
-  const { balance } = await pointsOf(customerId);
-  expect(badLots).toBe(0);
-  expect(balance).toBe(ledger - unwritten);
-  expect(balance).toBeGreaterThanOrEqual(0);
-  return balance;
+/** The ledger invariant (test/server/points-invariant.ts) for a customer; answers the balance. */
+function expectLedgerInvariant(customerId: string): Promise<number> {
+  return expectPointsInvariant(server, customerId);
 }
 
 /** Every row of the customer's points, to show that a refusal changed nothing. */
