@@ -59,6 +59,9 @@ function walk(schema: Schema, value: unknown, path: string, issues: Issue[], dep
     if (value !== schema.const) add(issues, "invalid_value", path, `must be ${JSON.stringify(schema.const)}`);
     return;
   }
+  // A schema with no type accepts any value (JSON Schema's {}): the field is checked by its owner,
+  // e.g. an expression (domain/loyalty) or a batch's events one by one.
+  if (schema.type === undefined) return;
   switch (schema.type) {
     case "object":
       return walkObject(schema, value, path, issues, depth);
