@@ -17,10 +17,12 @@ import type { Db } from "../store/db.js";
 import { authPlugin } from "./auth.js";
 import { errorHandler } from "./errors.js";
 import { createMetrics, metricsPlugin } from "./metrics.js";
+import { attributes } from "./routes/attributes.js";
 import { baskets } from "./routes/baskets.js";
 import { catalog } from "./routes/catalog.js";
 import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
+import { loyalty } from "./routes/loyalty.js";
 import { points } from "./routes/points.js";
 import { pointsRules } from "./routes/points-rules.js";
 import { productLists } from "./routes/product-lists.js";
@@ -112,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(stores);
       await v1.register(catalog);
       await v1.register(customers);
+      await v1.register(attributes);
       await v1.register(promotions);
       await v1.register(promotionImports);
       await v1.register(codes);
@@ -124,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(pointsRules);
       await v1.register(rewards);
       await v1.register(productLists);
+      await v1.register(loyalty);
     },
     { prefix: "/v1" },
   );

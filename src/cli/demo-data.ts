@@ -8,6 +8,13 @@ interface DemoData {
   readonly stores: { id: string; name: string }[];
   readonly catalog: { sku: string }[];
   readonly customers: { id: string }[];
+  /** Typed profile attributes (seed 000's loyaltyCard). */
+  readonly attributes: { name: string }[];
+  /** Seed 000: the loyaltyCard segment, computed from the attribute. */
+  readonly segmentations: { id: string }[];
+  /** Seed 003: the four-tier program with its discounts (POST /v1/loyalty/templates/tiers). */
+  readonly tierTemplate: object;
+  readonly events: object[];
 }
 
 export async function loadDemo(app: App, adminKey: string): Promise<void> {
@@ -27,7 +34,13 @@ export async function loadDemo(app: App, adminKey: string): Promise<void> {
   };
   for (const { id, ...store } of data.stores) await call("PUT", `/v1/stores/${id}`, store);
   await call("POST", "/v1/catalog/items/bulk", { items: data.catalog });
+  for (const { name, ...attribute } of data.attributes)
+    await call("PUT", `/v1/attributes/${name}`, attribute);
   for (const { id, ...customer } of data.customers) await call("PUT", `/v1/customers/${id}`, customer);
+  for (const { id, ...segmentation } of data.segmentations)
+    await call("PUT", `/v1/segmentations/${id}`, segmentation);
+  await call("POST", "/v1/loyalty/templates/tiers", data.tierTemplate);
+  await call("POST", "/v1/events/batch", { events: data.events });
   for (const promotion of promotions) {
     await call("POST", "/v1/promotions", promotion);
     await call("POST", `/v1/promotions/${promotion.id}/publish`);

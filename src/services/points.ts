@@ -14,8 +14,13 @@
 //
 // The *Within functions run inside the caller's transaction with the customer(s) locked
 // (lockPointsOwners), so a sale can earn, burn or claw back in its own transaction later.
+//
+// A burn and a transfer write `client.removePoints` for the customer whose points leave, in their own
+// transaction, with the id `<reference>.removePoints`: a replayed reference answers the first result
+// and writes nothing.
 import Type, { type Static } from "typebox";
 import { transaction, type Db, type Tx } from "../store/db.js";
+import type { EventRecord } from "../store/loyalty.js";
 import {
   appendLedger,
   claimReference,
@@ -34,7 +39,7 @@ import {
 import { closed, Id, Instant, pageOf, pageQuery, type Paged } from "./catalog.js";
 import { canonicalJson, newId, sha256 } from "./ids.js";
 import { conflict, invalidField, notFound, Problem } from "./problem.js";
-import { plusLocalDays } from "./wallet.js";
+import { plusLocalDays, recordLifecycleEvents } from "./wallet.js";
 
 export const POINTS_MAX = 1_000_000_000;
 const EXPIRY_DAYS_MAX = 3_650;
@@ -404,6 +409,28 @@ export async function transferWithin(
   };
 }
 
+/**
+ * client.removePoints: `points` left the customer's balance for `reason` (sale, burn, transfer,
+ * reward); its id derives from `causeId`, the reference or the sale that burned them.
+ */
+export function removePointsEvent(
+  causeId: string,
+  customerId: string,
+  points: number,
+  reason: string,
+  source: EventRecord["source"],
+  atMs: number,
+): EventRecord {
+  return {
+    id: `${causeId}.removePoints`,
+    customerId,
+    type: "client.removePoints",
+    atMs,
+    source,
+    params: { points, reason },
+  };
+}
+
 // ---- Use cases, each one transaction.
 
 export interface Answered {
@@ -513,6 +540,13 @@ export async function burnPoints(
     nowMs,
     async (tx) => {
       const moved = await burnWithin(tx, workspaceId, customerId, body, nowMs);
+      await recordLifecycleEvents(
+        tx,
+        workspaceId,
+        customerId,
+        [removePointsEvent(body.reference, customerId, body.amount, "burn", "api", nowMs)],
+        nowMs,
+      );
       return {
         operation: "burn",
         reference: body.reference,
@@ -549,6 +583,13 @@ export async function transferPoints(
           `customer "${body.toCustomerId}" does not exist`,
         );
       const moved = await transferWithin(tx, workspaceId, customerId, body.toCustomerId, body, nowMs);
+      await recordLifecycleEvents(
+        tx,
+        workspaceId,
+        customerId,
+        [removePointsEvent(body.reference, customerId, body.amount, "transfer", "api", nowMs)],
+        nowMs,
+      );
       return {
         operation: "transfer",
         reference: body.reference,

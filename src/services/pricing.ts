@@ -30,6 +30,13 @@ import {
   type SaleClaim,
 } from "../store/pricing.js";
 import type { WorkspaceRow } from "../store/workspaces.js";
+import {
+  effectiveCustomer,
+  evaluateForPricing,
+  loyaltyModel,
+  type LoadedModel,
+  type ProfileFacts,
+} from "./loyalty.js";
 import { invalid, notFound } from "./problem.js";
 import type { BasketRequest } from "./requests.js";
 import { walletContext } from "./wallet.js";
@@ -133,13 +140,26 @@ export async function price(
   };
 }
 
-/** What pricing reads for this request, in one round trip (and, for a sale, the claim with it). */
+/** The facts with the loyalty model applied: tiers and segments as of the basket's instant. */
+export interface LoyalFacts extends PricingFacts {
+  readonly claimed: boolean;
+  readonly loyalty: LoadedModel;
+  /** The customer's evaluated profile (null: no customer, or a profile this sale just created). */
+  readonly evaluated: ProfileFacts | null;
+}
+
+/**
+ * What pricing reads for this request, in one round trip (and, for a sale, the claim with it); then
+ * the customer's tiers and segments evaluated from their stored loyalty state at `nowMs`, so the
+ * engine and the points rules see the tier the customer is in now.
+ */
 export async function pricingFacts(
   q: Queryable,
   workspaceId: string,
   request: BasketRequest,
+  nowMs: number,
   claim?: SaleClaim,
-): Promise<PricingFacts & { claimed: boolean }> {
+): Promise<LoyalFacts> {
   const facts = await loadPricingFacts(
     q,
     workspaceId,
@@ -152,7 +172,18 @@ export async function pricingFacts(
     claim,
   );
   if (facts === null) throw notFound(`workspace ${workspaceId}`);
-  return facts;
+  const loyalty = await loyaltyModel(q, workspaceId, facts.workspace.loyaltyVersion);
+  if (facts.customer === null || facts.profile === null || loyalty.empty)
+    return { ...facts, loyalty, evaluated: null };
+  const evaluated = await evaluateForPricing(
+    q,
+    workspaceId,
+    loyalty,
+    { customerId: facts.customer.id, ...facts.profile },
+    nowMs,
+  );
+  const effective = effectiveCustomer(facts.customer, loyalty, evaluated.evaluation);
+  return { ...facts, customer: { ...facts.customer, ...effective }, loyalty, evaluated };
 }
 
 /** A ledger entry with what it takes to check it again at commit time. */

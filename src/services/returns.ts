@@ -51,6 +51,8 @@
 //   points than the clawback loses what they have; the rest is the receipt's `shortfall`.
 import type { Issue } from "../domain/check.js";
 import type { LimitMeasure } from "../domain/promotion.js";
+import type { EventRecord } from "../store/loyalty.js";
+import { loyaltyModel, recordOwnEvents } from "./loyalty.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume, lockCounters, type LedgerEntry } from "../store/limits.js";
 import {
@@ -135,6 +137,25 @@ export async function processReturn(
         amountMinor,
       })),
     });
+    // Issue 4: product.return, folded into the customer's loyalty state in this transaction.
+    if (sale.customerId !== null) {
+      const customerId = sale.customerId;
+      const returnEvent: EventRecord = {
+        id: `${sale.id}.return.${request.returnId}`,
+        customerId,
+        type: "product.return",
+        atMs: nowMs,
+        source: "return",
+        params: {
+          $totalAmount: refundMinor,
+          $units: sum(reversal.lines.map((l) => l.quantity)),
+          $saleId: sale.id,
+          $returnId: request.returnId,
+        },
+      };
+      const loyalty = await loyaltyModel(tx, workspaceId);
+      await recordOwnEvents(tx, workspaceId, loyalty, null, customerId, [returnEvent], nowMs);
+    }
     return { receipt: text, replayed: false };
   });
 }

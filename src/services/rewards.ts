@@ -9,12 +9,12 @@
 //      maxEarningsPerCustomer (entries the customer ever bought or claimed of it);
 //   4. insert the wallet entry under the issual limit (409 limit_reached);
 //   5. burn pointsCost with the reference (409 insufficient_points naming /promotionId);
-//   6. store the answer under the reference.
+//   6. write `handbill.assign` (`<entryId>.assign`) and, when points left, `client.removePoints`
+//      (`<reference>.removePoints`, reason `reward`) into the customer's loyalty profile;
+//   7. store the answer under the reference.
 //
-// Any refusal rolls all of it back, the reference claim included. The `client.removePoints` fact is
-// the burn's ledger entries (kind burn, the purchase's reference), with the points_requests row of
-// that reference, whose stored result names the promotion and the wallet entry: Till has no events
-// table, and the ledger has no note column, so the reference joins the two.
+// Any refusal rolls all of it back, the reference claim included; a replay answers the stored result
+// and writes no event again.
 import Type, { type Static } from "typebox";
 import type { Promotion } from "../domain/promotion.js";
 import { transaction, type Db } from "../store/db.js";
@@ -29,10 +29,17 @@ import {
   ledgerEntryJson,
   lockPointsOwners,
   Reference,
+  removePointsEvent,
 } from "./points.js";
 import { conflict, invalidField, notFound, Problem } from "./problem.js";
 import { derivedStatus } from "./promotions.js";
-import { entryJson, issualLimitReached, WalletEntryJsonSchema } from "./wallet.js";
+import {
+  assignEvent,
+  entryJson,
+  issualLimitReached,
+  recordLifecycleEvents,
+  WalletEntryJsonSchema,
+} from "./wallet.js";
 
 export const PurchaseBodySchema = Type.Object(
   {
@@ -182,6 +189,18 @@ export async function purchaseReward(
       }
     }
 
+    await recordLifecycleEvents(
+      tx,
+      workspaceId,
+      customerId,
+      [
+        assignEvent({ entryId: row.id, promotionId: p.id }, customerId, "api", nowMs),
+        ...(trigger.pointsCost === null
+          ? []
+          : [removePointsEvent(body.reference, customerId, trigger.pointsCost, "reward", "api", nowMs)]),
+      ],
+      nowMs,
+    );
     const result: PurchaseJson = {
       reference: body.reference,
       customerId,

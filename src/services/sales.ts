@@ -18,6 +18,10 @@ import {
 } from "./pricing.js";
 import { conflict } from "./problem.js";
 import { pointsOnSale, type SalePoints } from "./points-rules.js";
+import { removePointsEvent } from "./points.js";
+import { assignEvent } from "./wallet.js";
+import { recordOwnEvents } from "./loyalty.js";
+import type { EventRecord } from "../store/loyalty.js";
 import { lockAppliedProductLists } from "./product-lists.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
 
@@ -37,7 +41,7 @@ export interface Quote extends Evaluation {
 }
 
 export async function quote(db: Db, caller: Caller, request: BasketRequest, nowMs: number): Promise<Quote> {
-  const facts = await pricingFacts(db, caller.workspaceId, request);
+  const facts = await pricingFacts(db, caller.workspaceId, request, nowMs);
   const priced = await price(db, facts, request, { nowMs, maySetPrices: caller.maySetPrices });
   const { evaluation } = priced;
   return {
@@ -100,7 +104,7 @@ async function commitOnce(
   // The locked path prices with the customer's wallet as it is under lock (see services/earning.ts).
   if (mode === "locked" && request.customerId !== undefined)
     await lockForLockedSale(tx, caller.workspaceId, request.customerId);
-  const facts = await pricingFacts(tx, caller.workspaceId, request, {
+  const facts = await pricingFacts(tx, caller.workspaceId, request, nowMs, {
     saleId,
     transactionId: request.transactionId,
     requestHash,
@@ -184,6 +188,19 @@ async function commitOnce(
       units: a.units,
     })),
   });
+  // Issue 4: the sale's events, folded into the customer's loyalty state (the next basket is priced
+  // with the tier this sale reached).
+  if (request.customerId !== undefined) {
+    await recordOwnEvents(
+      tx,
+      workspace.id,
+      facts.loyalty,
+      facts.evaluated,
+      request.customerId,
+      saleEvents(saleId, request, evaluation, earned, points, nowMs),
+      nowMs,
+    );
+  }
   // Seed 002: a list that locks after its first apply locks with this sale (before the counters, so
   // the hot counter locks stay last).
   await lockAppliedProductLists(
@@ -200,6 +217,56 @@ async function commitOnce(
     replayed: false,
     summary: { discountMinor: evaluation.totals.discountMinor, redemptions: evaluation.applied.length },
   };
+}
+
+/**
+ * transaction.charge and sale.processed, as the sale produces them (their ids derive from the sale),
+ * then handbill.assign for each entry it earned and client.removePoints for the points it burned.
+ */
+function saleEvents(
+  saleId: string,
+  request: SaleRequest,
+  evaluation: Evaluation,
+  earned: readonly Earned[],
+  points: SalePoints | null,
+  nowMs: number,
+): EventRecord[] {
+  const customerId = request.customerId!;
+  const { totals } = evaluation;
+  return [
+    {
+      id: `${saleId}.charge`,
+      customerId,
+      type: "transaction.charge",
+      atMs: nowMs,
+      source: "sale",
+      params: {
+        $totalAmount: totals.netMinor,
+        $discountAmount: totals.discountMinor,
+        $units: evaluation.lines.reduce((n, l) => n + l.quantity, 0),
+        $saleId: saleId,
+        $transactionId: request.transactionId,
+        $currency: evaluation.currency,
+        ...(request.storeId !== undefined ? { $storeId: request.storeId } : {}),
+      },
+    },
+    {
+      id: `${saleId}.processed`,
+      customerId,
+      type: "sale.processed",
+      atMs: nowMs,
+      source: "sale",
+      params: {
+        $saleId: saleId,
+        $redemptions: evaluation.applied.length,
+        $discountAmount: totals.discountMinor,
+      },
+    },
+    ...earned.map((e) => assignEvent(e, customerId, "sale", nowMs)),
+    ...(points !== null && points.burned > 0
+      ? [removePointsEvent(saleId, customerId, points.burned, "sale", "sale", nowMs)]
+      : []),
+  ];
 }
 
 function receiptOf(

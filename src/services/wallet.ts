@@ -8,11 +8,17 @@
 // time N dates later, DST included (a wall time that does not exist that day moves forward by the
 // gap). Only an explicit per-entry expiresAt given at issue overrides the rule. The state an entry is
 // read in is derived the same way: an issued or active entry whose expiry has passed reads as expired.
+//
+// The lifecycle writes its own events into the customer's loyalty profile, in the transaction of what
+// they record and with ids derived from it, so a retry cannot write one twice: `handbill.assign` when
+// an entry is issued, earned or bought (`<entryId>.assign`), `client.activatePromotion` when the
+// customer activates one (`<entryId>.activate`).
 import { DateTime } from "luxon";
 import Type, { type Static } from "typebox";
 import type { WalletEntry } from "../domain/basket.js";
 import { limitRuleKey, type Expiry, type LimitRule, type Promotion } from "../domain/promotion.js";
-import { transaction, type Db } from "../store/db.js";
+import { transaction, type Db, type Tx } from "../store/db.js";
+import type { EventRecord } from "../store/loyalty.js";
 import {
   findEntry,
   insertEntryWithin,
@@ -25,6 +31,7 @@ import {
 } from "../store/wallet.js";
 import { closed, Id, Instant, pageOf, pageQuery, type Paged } from "./catalog.js";
 import { newId } from "./ids.js";
+import { loyaltyModel, recordOwnEvents } from "./loyalty.js";
 import { derivedStatus } from "./promotions.js";
 import { conflict, invalidField, notFound, Problem } from "./problem.js";
 
@@ -107,6 +114,42 @@ export function walletContext(
     });
   }
   return wallet;
+}
+
+// ---- Lifecycle events.
+
+/** handbill.assign: the entry was issued, earned or bought. */
+export function assignEvent(
+  entry: { readonly entryId: string; readonly promotionId: string },
+  customerId: string,
+  source: EventRecord["source"],
+  atMs: number,
+): EventRecord {
+  return {
+    id: `${entry.entryId}.assign`,
+    customerId,
+    type: "handbill.assign",
+    atMs,
+    source,
+    params: { promotionId: entry.promotionId },
+  };
+}
+
+/**
+ * Writes lifecycle events of one customer in the caller's transaction and folds them into the
+ * customer's loyalty state. Call after the customer's row (or wallet entry) is locked: the profile
+ * state is locked last, as on the sale path.
+ */
+export async function recordLifecycleEvents(
+  tx: Tx,
+  workspaceId: string,
+  customerId: string,
+  events: readonly EventRecord[],
+  nowMs: number,
+): Promise<void> {
+  if (events.length === 0) return;
+  const loaded = await loyaltyModel(tx, workspaceId);
+  await recordOwnEvents(tx, workspaceId, loaded, null, customerId, events, nowMs);
 }
 
 // ---- The API's shapes.
@@ -247,6 +290,13 @@ export async function issueEntry(
       rule?.max ?? null,
     );
     if (row === null) throw issualLimitReached(customerId, p.id, rule!);
+    await recordLifecycleEvents(
+      tx,
+      workspaceId,
+      customerId,
+      [assignEvent({ entryId: row.id, promotionId: p.id }, customerId, "api", nowMs)],
+      nowMs,
+    );
     return entryJson(row, nowMs);
   });
 }
@@ -274,8 +324,9 @@ export async function readWallet(
 }
 
 /**
- * The customer activates an entry (client.activatePromotion): issued → active, stamped activated_at.
- * Activating an active entry answers it unchanged; an expired, revoked or redeemed one is a 409.
+ * The customer activates an entry (client.activatePromotion): issued → active, stamped activated_at,
+ * and the event written. Activating an active entry answers it unchanged and writes nothing; an
+ * expired, revoked or redeemed one is a 409.
  */
 export async function activateEntry(
   db: Db,
@@ -291,11 +342,26 @@ export async function activateEntry(
     switch (state) {
       case "active":
         return entryJson(row, nowMs);
-      case "issued":
-        return entryJson(
-          await setEntryState(tx, workspaceId, customerId, entryId, "active", new Date(nowMs)),
+      case "issued": {
+        const active = await setEntryState(tx, workspaceId, customerId, entryId, "active", new Date(nowMs));
+        await recordLifecycleEvents(
+          tx,
+          workspaceId,
+          customerId,
+          [
+            {
+              id: `${entryId}.activate`,
+              customerId,
+              type: "client.activatePromotion",
+              atMs: nowMs,
+              source: "api",
+              params: { promotionId: row.promotionId },
+            },
+          ],
           nowMs,
         );
+        return entryJson(active, nowMs);
+      }
       case "expired":
       case "revoked":
       case "redeemed":

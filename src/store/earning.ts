@@ -1,7 +1,8 @@
 // Earning progress: one row per (customer, loyalty_earning promotion) with what the customer's sales
 // add up to since the promotion started. A sale bumps its row with an upsert, which also locks it
-// until COMMIT, so concurrent sales of one customer queue on it and each stamp counts once.
-import type { Tx } from "./db.js";
+// until COMMIT, so concurrent sales of one customer queue on it and each stamp counts once. An
+// activity (registration, profile update) locks its rows the same way, counting entries only.
+import type { Queryable, Tx } from "./db.js";
 
 export interface Progress {
   /** After this sale. */
@@ -59,4 +60,55 @@ export async function addEarned(
       where workspace_id = $1 and customer_id = $2 and promotion_id = $3`,
     [workspaceId, customerId, promotionId, count],
   );
+}
+
+/** The key of lockEarnedCounts' answer; customer ids hold no control characters, so it sorts by customer. */
+export function progressKey(customerId: string, promotionId: string): string {
+  return `${customerId}\u0000${promotionId}`;
+}
+
+/**
+ * Activity earning (registration, profile update): upserts the progress rows of these (customer,
+ * promotion) pairs without counting a sale, locking them in (customer, promotion) order, and answers
+ * the entries earned so far by progressKey. Call with the customers locked.
+ */
+export async function lockEarnedCounts(
+  tx: Tx,
+  workspaceId: string,
+  pairs: readonly { readonly customerId: string; readonly promotionId: string }[],
+  at: Date,
+): Promise<Map<string, number>> {
+  const keyOf = (p: { customerId: string; promotionId: string }) => progressKey(p.customerId, p.promotionId);
+  const sorted = [...new Map(pairs.map((p) => [keyOf(p), p])).values()].sort((a, b) =>
+    keyOf(a) < keyOf(b) ? -1 : 1,
+  );
+  if (sorted.length === 0) return new Map();
+  const { rows } = await tx.query<{ customerId: string; promotionId: string; earned: number }>(
+    `insert into earning_progress as e (workspace_id, customer_id, promotion_id, transactions, spend_minor, earned, updated_at)
+     select $1, c, p, 0, 0, 0, $4 from unnest($2::text[], $3::text[]) with ordinality as u(c, p, n) order by n
+     on conflict (workspace_id, customer_id, promotion_id) do update set updated_at = $4
+     returning customer_id as "customerId", promotion_id as "promotionId", earned`,
+    [workspaceId, sorted.map((p) => p.customerId), sorted.map((p) => p.promotionId), at],
+  );
+  return new Map(rows.map((r) => [keyOf(r), r.earned]));
+}
+
+export interface StorePlace {
+  readonly conceptId: string | null;
+  readonly zoneIds: string[];
+}
+
+/** The concept and zones of these stores, by store id (unknown stores are absent). */
+export async function storePlaces(
+  q: Queryable,
+  workspaceId: string,
+  storeIds: readonly string[],
+): Promise<Map<string, StorePlace>> {
+  if (storeIds.length === 0) return new Map();
+  const { rows } = await q.query<StorePlace & { id: string }>(
+    `select id, concept_id as "conceptId", zone_ids as "zoneIds" from stores
+      where workspace_id = $1 and id = any($2::text[])`,
+    [workspaceId, [...storeIds]],
+  );
+  return new Map(rows.map(({ id, ...place }) => [id, place]));
 }

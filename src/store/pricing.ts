@@ -1,6 +1,8 @@
 // The reads that pricing needs: catalog facts of the basket's SKUs, the store, the customer, the codes
 // presented, the customer's wallet, and the published promotions. Each is one query keyed by workspace.
 import type { Membership } from "../domain/basket.js";
+import type { ScalarValue } from "../domain/loyalty/definitions.js";
+import type { ProfileState } from "../domain/loyalty/state.js";
 import type { Promotion } from "../domain/promotion.js";
 import type { Queryable } from "./db.js";
 import type { WalletFact } from "./wallet.js";
@@ -49,6 +51,15 @@ export interface CustomerFacts {
   readonly id: string;
   readonly memberships: Membership[];
   readonly segmentIds: string[];
+}
+
+/** The profile as the loyalty model reads it: attributes and the stored aggregate state. */
+export interface ProfileRow {
+  readonly attributes: Record<string, ScalarValue>;
+  readonly state: ProfileState | null;
+  readonly tiers: Record<string, string>;
+  /** 0: no state row yet. */
+  readonly version: number;
 }
 
 export async function loadCustomerFacts(
@@ -100,6 +111,8 @@ export interface PricingFacts {
   readonly workspace: WorkspaceRow;
   readonly catalog: Map<string, CatalogFacts>;
   readonly customer: CustomerFacts | null;
+  /** The customer's attributes and loyalty state (services/loyalty.ts evaluates them). */
+  readonly profile: ProfileRow | null;
   readonly store: StoreFacts | null;
   readonly codes: { code: string; promotionId: string }[];
   /** The workspace's points rules as stored (services/points-rules.ts reads them), or null. */
@@ -132,7 +145,7 @@ export async function loadPricingFacts(
     claimed: number;
     workspace: (Omit<WorkspaceRow, "createdAt"> & { createdAt: string }) | null;
     items: CatalogFacts[];
-    customer: CustomerFacts | null;
+    customer: (CustomerFacts & { profile: ProfileRow }) | null;
     store: StoreFacts | null;
     codes: { code: string; promotionId: string }[];
     pointsRules: unknown;
@@ -153,14 +166,19 @@ export async function loadPricingFacts(
          (select row_to_json(w) from (
             select id, name, currency, time_zone as "timeZone", cart_stacking as "cartStacking",
                    product_stacking as "productStacking", active_promotions_max as "activePromotionsMax",
-                   promotions_version as "promotionsVersion", created_at as "createdAt"
+                   promotions_version as "promotionsVersion", loyalty_version as "loyaltyVersion",
+                   created_at as "createdAt"
               from workspaces where id = $1) w) as workspace,
          (select coalesce(json_agg(i), '[]') from (
             select sku, name, price_minor as "priceMinor", categories, brand, attributes
               from catalog_items where workspace_id = $1 and sku = any($7::text[])) i) as items,
          (select row_to_json(c) from (
-            select id, memberships, segment_ids as "segmentIds" from customers
-             where workspace_id = $1 and id = $6) c) as customer,
+            select c.id, c.memberships, c.segment_ids as "segmentIds",
+                   json_build_object('attributes', c.attributes, 'state', ps.state,
+                     'tiers', coalesce(ps.tiers, '{}'), 'version', coalesce(ps.version, 0)) as profile
+              from customers c left join profile_states ps
+                on ps.workspace_id = c.workspace_id and ps.customer_id = c.id
+             where c.workspace_id = $1 and c.id = $6) c) as customer,
          (select row_to_json(s) from (
             select concept_id as "conceptId", zone_ids as "zoneIds" from stores
              where workspace_id = $1 and id = $8) s) as store,
@@ -194,7 +212,11 @@ export async function loadPricingFacts(
     claimed: row.claimed === 1,
     workspace: { ...row.workspace, createdAt: new Date(row.workspace.createdAt) },
     catalog: new Map(row.items.map((i) => [i.sku, i])),
-    customer: row.customer,
+    customer:
+      row.customer === null
+        ? null
+        : { id: row.customer.id, memberships: row.customer.memberships, segmentIds: row.customer.segmentIds },
+    profile: row.customer?.profile ?? null,
     store: row.store,
     codes: row.codes,
     wallet: row.wallet,

@@ -10,16 +10,19 @@ export interface WorkspaceRow {
   readonly productStacking: boolean;
   readonly activePromotionsMax: number;
   readonly promotionsVersion: number;
+  /** Moves with every change to the loyalty model (definitions, event types, attribute declarations). */
+  readonly loyaltyVersion: number;
   readonly createdAt: Date;
 }
 
 const WORKSPACE_COLUMNS = `id, name, currency, time_zone as "timeZone", cart_stacking as "cartStacking",
   product_stacking as "productStacking", active_promotions_max as "activePromotionsMax",
-  promotions_version as "promotionsVersion", created_at as "createdAt"`;
+  promotions_version as "promotionsVersion", loyalty_version as "loyaltyVersion",
+  created_at as "createdAt"`;
 
 export async function insertWorkspace(
   q: Queryable,
-  w: Omit<WorkspaceRow, "promotionsVersion" | "createdAt">,
+  w: Omit<WorkspaceRow, "promotionsVersion" | "loyaltyVersion" | "createdAt">,
 ): Promise<WorkspaceRow> {
   const { rows } = await q.query<WorkspaceRow>(
     `insert into workspaces (id, name, currency, time_zone, cart_stacking, product_stacking, active_promotions_max)

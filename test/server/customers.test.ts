@@ -13,8 +13,11 @@ interface Customer {
   attributes: Record<string, string | number | boolean>;
   memberships: { programId: string; tierId?: string; supplementaryIds?: string[] }[];
   segmentIds: string[];
+  identifiers: { email?: string; phone?: string; cardHashes: string[] };
+  consents: Record<string, boolean>;
   createdAt: string;
   updatedAt: string;
+  erasedAt?: string;
 }
 
 /** Every customer row of every workspace, to prove a refused request wrote nothing. */
@@ -42,6 +45,9 @@ describe("profiles", () => {
     expect(created.body).toEqual({
       id: "anna",
       ...profile,
+      // Profiles without identifiers or consents answer them empty (docs/profiles.md).
+      identifiers: { cardHashes: [] },
+      consents: {},
       createdAt: "2026-03-02T10:00:00.000Z",
       updatedAt: "2026-03-02T10:00:00.000Z",
     });
@@ -55,6 +61,8 @@ describe("profiles", () => {
     expect(replaced.body).toEqual({
       id: "anna",
       attributes: { vip: true },
+      identifiers: { cardHashes: [] },
+      consents: {},
       memberships: [],
       segmentIds: [],
       createdAt: "2026-03-02T10:00:00.000Z",
