@@ -184,10 +184,71 @@ export function movesBetween(
   return moves.sort((a, b) => (a.programId < b.programId ? -1 : 1));
 }
 
+/** How an operation's own events reach the customer's loyalty state (see planOwnEvents). */
+export interface OwnEventsPlan {
+  readonly customerId: string;
+  readonly events: readonly EventRecord[];
+  /** The new state, to write with the events if it is still at `readVersion`. */
+  readonly profile: { write: StateWrite; readVersion: number; moves: TierMove[] } | null;
+  /** The state cannot be folded optimistically (none read, out of date, or a referenced value moved). */
+  readonly foldUnderLock: boolean;
+}
+
 /**
- * A sale's or a return's events, inside its transaction: inserted, folded into the customer's state,
- * tiers and segments evaluated and written with the moves, in one statement when nobody else wrote
- * the profile since pricing read it.
+ * Folds an operation's events into the state pricing read, when it can: the write then goes with the
+ * operation's own statement (a sale writes it with its rows), replacing only the version read.
+ */
+export function planOwnEvents(
+  loaded: LoadedModel,
+  profile: ProfileFacts | null,
+  customerId: string,
+  events: readonly EventRecord[],
+  nowMs: number,
+): OwnEventsPlan {
+  if (loaded.empty || events.length === 0) return { customerId, events, profile: null, foldUnderLock: false };
+  if (profile !== null && profile.current) {
+    const folded = foldEvents(loaded.compiled, profile.state, events, nowMs);
+    if (!folded.rebuild) {
+      const evaluation = evaluateProfile(
+        loaded.compiled,
+        { attributes: profile.attributes, state: folded.state },
+        nowMs,
+      );
+      const tiers = tiersOf(evaluation);
+      return {
+        customerId,
+        events,
+        profile: {
+          write: { customerId, state: folded.state, tiers, segmentIds: evaluation.segmentIds },
+          readVersion: profile.version,
+          moves: movesBetween(customerId, profile.storedTiers, tiers, events[0]!.id),
+        },
+        foldUnderLock: false,
+      };
+    }
+  }
+  return { customerId, events, profile: null, foldUnderLock: true };
+}
+
+/** After the events were inserted (and the planned state written, or not): fold under lock if needed. */
+export async function finishOwnEvents(
+  tx: Tx,
+  workspaceId: string,
+  loaded: LoadedModel,
+  plan: OwnEventsPlan,
+  written: boolean,
+  nowMs: number,
+): Promise<void> {
+  // Not written: another writer moved the state since pricing read it; the events are in, so fold
+  // them into the state as it is under lock.
+  if (plan.foldUnderLock || (plan.profile !== null && !written))
+    await foldLocked(tx, workspaceId, loaded, new Map([[plan.customerId, plan.events]]), nowMs);
+}
+
+/**
+ * An operation's own events (a return, a wallet issue, a points burn), inside its transaction:
+ * inserted, folded into the customer's state, tiers and segments evaluated and written with the
+ * moves, in one statement when nobody else wrote the profile since it was read.
  */
 export async function recordOwnEvents(
   tx: Tx,
@@ -199,36 +260,15 @@ export async function recordOwnEvents(
   nowMs: number,
 ): Promise<void> {
   if (events.length === 0) return;
-  if (loaded.empty) {
+  const plan = planOwnEvents(loaded, profile, customerId, events, nowMs);
+  let written = false;
+  if (plan.profile !== null) {
+    const { write, readVersion, moves } = plan.profile;
+    written = await writeSaleProfile(tx, workspaceId, events, write, readVersion, moves, nowMs);
+  } else {
     await insertEvents(tx, workspaceId, events, nowMs);
-    return;
   }
-  if (profile !== null && profile.current) {
-    const folded = foldEvents(loaded.compiled, profile.state, events, nowMs);
-    if (!folded.rebuild) {
-      const evaluation = evaluateProfile(
-        loaded.compiled,
-        { attributes: profile.attributes, state: folded.state },
-        nowMs,
-      );
-      const tiers = tiersOf(evaluation);
-      const written = await writeSaleProfile(
-        tx,
-        workspaceId,
-        events,
-        { customerId, state: folded.state, tiers, segmentIds: evaluation.segmentIds },
-        profile.version,
-        movesBetween(customerId, profile.storedTiers, tiers, events[0]!.id),
-        nowMs,
-      );
-      if (written) return;
-      // Another writer moved the state: the events are in; fold them into the state under lock.
-      await foldLocked(tx, workspaceId, loaded, new Map([[customerId, events]]), nowMs);
-      return;
-    }
-  }
-  await insertEvents(tx, workspaceId, events, nowMs);
-  await foldLocked(tx, workspaceId, loaded, new Map([[customerId, events]]), nowMs);
+  await finishOwnEvents(tx, workspaceId, loaded, plan, written, nowMs);
 }
 
 /**

@@ -20,7 +20,7 @@ import { conflict } from "./problem.js";
 import { pointsOnSale, type SalePoints } from "./points-rules.js";
 import { removePointsEvent } from "./points.js";
 import { assignEvent } from "./wallet.js";
-import { recordOwnEvents } from "./loyalty.js";
+import { finishOwnEvents, planOwnEvents } from "./loyalty.js";
 import type { EventRecord } from "../store/loyalty.js";
 import { lockAppliedProductLists } from "./product-lists.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
@@ -156,7 +156,19 @@ async function commitOnce(
     nowMs,
   );
   const receipt = JSON.stringify(receiptOf(saleId, request, nowMs, priced, earned, points));
-  await writeSale(tx, {
+  // Issue 4: the sale's events, folded into the customer's loyalty state and written with the sale
+  // (the next basket is priced with the tier this sale reached).
+  const own =
+    request.customerId === undefined
+      ? null
+      : planOwnEvents(
+          facts.loyalty,
+          facts.evaluated,
+          request.customerId,
+          saleEvents(saleId, request, evaluation, earned, points, nowMs),
+          nowMs,
+        );
+  const written = await writeSale(tx, {
     workspaceId: workspace.id,
     id: saleId,
     customerId: request.customerId ?? null,
@@ -187,20 +199,10 @@ async function commitOnce(
       instances: a.instances,
       units: a.units,
     })),
+    events: own?.events ?? [],
+    profile: own?.profile ?? null,
   });
-  // Issue 4: the sale's events, folded into the customer's loyalty state (the next basket is priced
-  // with the tier this sale reached).
-  if (request.customerId !== undefined) {
-    await recordOwnEvents(
-      tx,
-      workspace.id,
-      facts.loyalty,
-      facts.evaluated,
-      request.customerId,
-      saleEvents(saleId, request, evaluation, earned, points, nowMs),
-      nowMs,
-    );
-  }
+  if (own !== null) await finishOwnEvents(tx, workspace.id, facts.loyalty, own, written, nowMs);
   // Seed 002: a list that locks after its first apply locks with this sale (before the counters, so
   // the hot counter locks stay last).
   await lockAppliedProductLists(

@@ -1,6 +1,7 @@
 // The sale ledger: a sale row claimed first (its unique transaction id is the idempotency lock), then
 // its lines, the discount each promotion gave each line, and one redemption per applied promotion.
 import type { Queryable, Tx } from "./db.js";
+import type { EventRecord, StateWrite, TierMove } from "./loyalty.js";
 
 /**
  * The sale that holds a transaction id this request could not claim (loadPricingFacts claims it).
@@ -55,11 +56,23 @@ export interface SaleRecord {
   readonly lines: readonly SaleLineRecord[];
   readonly discounts: readonly LineDiscountRecord[];
   readonly redemptions: readonly RedemptionRecord[];
+  /** The customer's events this sale produces (issue 4), inserted with it. */
+  readonly events: readonly EventRecord[];
+  /**
+   * The customer's new loyalty state, written only if it is still at `readVersion` (0: no row yet),
+   * with the tier moves it makes.
+   */
+  readonly profile: { write: StateWrite; readVersion: number; moves: readonly TierMove[] } | null;
 }
 
-/** Writes the whole sale in one statement (one round trip). */
-export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
-  await tx.query({
+/**
+ * Writes the whole sale in one statement (one round trip): the sale, its lines, discounts and
+ * redemptions, the customer's events and their loyalty state. Answers whether the state was written
+ * (false: none was given, or another writer moved it since it was read).
+ */
+export async function writeSale(tx: Tx, sale: SaleRecord): Promise<boolean> {
+  const profile = sale.profile;
+  const { rows } = await tx.query<{ written: number }>({
     name: "till_write_sale",
     text: `with s as (
        update sales set customer_id = $3, gross_minor = $4, discount_minor = $5, net_minor = $6, receipt = $7::json
@@ -73,10 +86,30 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
        insert into sale_line_discounts (workspace_id, sale_id, line_id, promotion_id, amount_minor, units)
        select $1, $2, x."lineId", x."promotionId", x."amountMinor", x.units
          from json_to_recordset($9::json) as x("lineId" text, "promotionId" text, "amountMinor" bigint, units int)
+     ), r as (
+       insert into redemptions (workspace_id, sale_id, promotion_id, customer_id, code, discount_minor, instances, units, occurred_at)
+       select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $10
+         from json_to_recordset($11::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)
+     ), ev as (
+       insert into events (workspace_id, id, customer_id, type, occurred_at, params, source, received_at)
+       select $1, e.id, $3, e.type, e.occurred_at, e.params, e.source, $10
+         from jsonb_to_recordset($12::jsonb) as e(id text, type text, occurred_at timestamptz, params jsonb, source text)
+       on conflict (workspace_id, id) do nothing
+     ), st as (
+       insert into profile_states (workspace_id, customer_id, state, tiers, segment_ids, version, evaluated_at)
+       select $1, $3, $13::jsonb, $14::jsonb, $15::text[], 1, $10 where $13::jsonb is not null
+       on conflict (workspace_id, customer_id) do update
+         set state = excluded.state, tiers = excluded.tiers, segment_ids = excluded.segment_ids,
+             version = profile_states.version + 1, evaluated_at = excluded.evaluated_at
+       where profile_states.version = $16
+       returning 1
+     ), mv as (
+       insert into tier_moves (workspace_id, customer_id, program_id, from_tier, to_tier, moved_at, cause)
+       select $1, $3, m.program_id, m.from_tier, m.to_tier, $10, m.cause
+         from jsonb_to_recordset($17::jsonb) as m(program_id text, from_tier text, to_tier text, cause text)
+        where exists (select 1 from st)
      )
-     insert into redemptions (workspace_id, sale_id, promotion_id, customer_id, code, discount_minor, instances, units, occurred_at)
-     select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $10
-       from json_to_recordset($11::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)`,
+     select (select count(*)::int from st) as written`,
     values: [
       sale.workspaceId,
       sale.id,
@@ -89,8 +122,30 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<void> {
       JSON.stringify(sale.discounts),
       new Date(sale.occurredAtMs),
       JSON.stringify(sale.redemptions),
+      JSON.stringify(
+        sale.events.map((e) => ({
+          id: e.id,
+          type: e.type,
+          occurred_at: new Date(e.atMs).toISOString(),
+          params: e.params,
+          source: e.source,
+        })),
+      ),
+      profile ? JSON.stringify(profile.write.state) : null,
+      profile ? JSON.stringify(profile.write.tiers) : null,
+      profile ? profile.write.segmentIds : null,
+      profile ? profile.readVersion : 0,
+      JSON.stringify(
+        (profile?.moves ?? []).map((m) => ({
+          program_id: m.programId,
+          from_tier: m.fromTier,
+          to_tier: m.toTier,
+          cause: m.cause,
+        })),
+      ),
     ],
   });
+  return rows[0]!.written === 1;
 }
 
 export interface SaleSummary {

@@ -207,6 +207,31 @@ describe("seed 003: tiers from the balance of the last 365 days since joining", 
     expect(view.tiers).toEqual([]);
   });
 
+  it("concurrent sales of one customer each count once: the optimistic write falls back to the lock", async () => {
+    const c = "concurrent";
+    await join(c);
+    server.clock.now += 1_000;
+    const replies = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        server.request("POST", "/v1/sales", {
+          key: pos,
+          body: { transactionId: `conc-${i}`, customerId: c, lines: [{ id: "l", sku: "P40", quantity: 1 }] },
+        }),
+      ),
+    );
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 201));
+    const nets = replies.map((r) => (r.body as { totals: { netMinor: number } }).totals.netMinor);
+    const view = await loyaltyOf(c);
+    expect(view.aggregates["loyalty.charges"]).toBe(nets.reduce((a, b) => a + b, 0));
+    // The stored tier (what the report counts) agrees with the tier now, and the moves chain up to it.
+    const { rows } = await server.db.query<{ tiers: Record<string, string> }>(
+      "select tiers from profile_states where workspace_id = $1 and customer_id = $2",
+      [server.workspaceId, c],
+    );
+    expect(rows[0]!.tiers["loyalty"]).toBe(view.tiers[0]!.tierId);
+    expect(view.moves[0]!.toTier).toBe(view.tiers[0]!.tierId);
+  });
+
   it("the report counts customers per tier and moves per day", async () => {
     const reply = await server.request<{
       tiers: { tierId: string; customers: number }[];
