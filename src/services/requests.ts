@@ -22,6 +22,12 @@ export const RequestLineSchema = Type.Object(
 
 const basketProperties = {
   customerId: Type.Optional(Id),
+  /**
+   * Seed 001: a shopper known only by the hash of their payment card. Without customerId, the sale is
+   * credited to the card's profile (created on the first sale) and priced with it; a quote uses the
+   * profile only if it exists.
+   */
+  cardHash: Type.Optional(Type.String({ pattern: "^[0-9a-fA-F]{32,128}$" })),
   lines: Type.Array(RequestLineSchema, { minItems: 1, maxItems: 1_000 }),
   tenders: Type.Optional(Type.Array(TenderSchema, { maxItems: 20 })),
   giftVouchers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 20 })),

@@ -5,7 +5,9 @@
 import type { Evaluation, Rejection } from "../engine/index.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume } from "../store/limits.js";
+import { findByIdentifier } from "../store/customers.js";
 import { existingSale, writeSale } from "../store/sales.js";
+import { resolveCardHash } from "./customers.js";
 import { earnFromSale, lockForLockedSale, redeemEntries, type Earned } from "./earning.js";
 import { canonicalJson, newId, sha256 } from "./ids.js";
 import {
@@ -40,7 +42,26 @@ export interface Quote extends Evaluation {
   readonly unusedCodes: readonly string[];
 }
 
+/**
+ * Seed 001: a shopper known only by a payment card hash is the card's profile: found (a quote), or
+ * found or created (a sale). A customerId, when given, wins.
+ */
+async function withCardHolder<T extends BasketRequest>(
+  db: Db,
+  workspaceId: string,
+  request: T,
+  nowMs: number,
+  create: boolean,
+): Promise<T> {
+  if (request.customerId !== undefined || request.cardHash === undefined) return request;
+  const holder = create
+    ? await resolveCardHash(db, workspaceId, request.cardHash, nowMs)
+    : await findByIdentifier(db, workspaceId, { kind: "cardHash", value: request.cardHash.toLowerCase() });
+  return holder === null ? request : { ...request, customerId: holder };
+}
+
 export async function quote(db: Db, caller: Caller, request: BasketRequest, nowMs: number): Promise<Quote> {
+  request = await withCardHolder(db, caller.workspaceId, request, nowMs, false);
   const facts = await pricingFacts(db, caller.workspaceId, request, nowMs);
   const priced = await price(db, facts, request, { nowMs, maySetPrices: caller.maySetPrices });
   const { evaluation } = priced;
@@ -84,6 +105,7 @@ export async function commitSale(
   nowMs: number,
 ): Promise<Committed> {
   const requestHash = sha256(canonicalJson(request));
+  request = await withCardHolder(db, caller.workspaceId, request, nowMs, true);
   try {
     return await transaction(db, (tx) => commitOnce(tx, caller, request, requestHash, nowMs, "optimistic"));
   } catch (error) {

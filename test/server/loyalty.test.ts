@@ -428,3 +428,45 @@ describe("bad definitions are refused with the path of the problem, and nothing 
     expect(JSON.stringify(del.body)).toContain("expression uses");
   });
 });
+
+describe("seed 001: a shopper known only by a payment card hash", () => {
+  it("a sale credits the card's profile (created once), a quote uses it only if it exists", async () => {
+    const card = "a1".repeat(16);
+    const anonymous = await server.request<Quote & { customerId?: string }>("POST", "/v1/baskets/evaluate", {
+      key: pos,
+      body: { cardHash: card, lines: [{ id: "x", sku: "P40", quantity: 1 }] },
+    });
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.customerId).toBeUndefined();
+    const sales = await Promise.all(
+      [1, 2].map((i) =>
+        server.request<{ customerId?: string }>("POST", "/v1/sales", {
+          key: pos,
+          body: {
+            transactionId: `card-${i}`,
+            cardHash: card.toUpperCase(),
+            lines: [{ id: "x", sku: "P40", quantity: 1 }],
+          },
+        }),
+      ),
+    );
+    expect(sales.map((s) => s.status)).toEqual([201, 201]);
+    const holder = `card-${card.slice(0, 32)}`;
+    expect(sales.map((s) => s.body.customerId)).toEqual([holder, holder]);
+    const quoted = await server.request<{ customerId?: string }>("POST", "/v1/baskets/evaluate", {
+      key: pos,
+      body: { cardHash: card, lines: [{ id: "x", sku: "P40", quantity: 1 }] },
+    });
+    expect(quoted.body.customerId).toBe(holder);
+    const events = await server.request<{ items: { type: string }[] }>(
+      "GET",
+      `/v1/customers/${holder}/events?type=transaction.charge`,
+    );
+    expect(events.body.items).toHaveLength(2);
+    const bad = await server.request("POST", "/v1/sales", {
+      key: pos,
+      body: { transactionId: "card-bad", cardHash: "not-hex", lines: [{ id: "x", sku: "P40", quantity: 1 }] },
+    });
+    expectProblem(bad, 400, "/cardHash");
+  });
+});
