@@ -14,6 +14,13 @@ export interface ExistingPromotion {
   readonly definition: Promotion;
 }
 
+// Both lookups probe their index once per key: a lateral subquery that `offset 0` keeps from being
+// flattened into a join. With `= any($2)` or a plain join, a workspace whose promotions an import has
+// just created (no statistics yet: autovacuum has not analyzed them) had the planner read every
+// promotion of the workspace for each batch, ~1 s a lookup at 100,000 promotions (bench/README.md,
+// "Import benchmark"). Locks are taken key by key; the caller holds the workspace row, as every
+// promotion change does, so their order cannot deadlock.
+
 /** Promotions of the workspace with any of these external ids, locked for the batch's updates. */
 export async function findByExternalIds(
   tx: Queryable,
@@ -23,9 +30,13 @@ export async function findByExternalIds(
 ): Promise<ExistingPromotion[]> {
   if (externalIds.length === 0) return [];
   const { rows } = await tx.query<ExistingPromotion>(
-    `select id, status, published_at as "publishedAt", definition from promotions
-      where workspace_id = $1 and ${EXTERNAL_ID} = any($2::text[])
-      order by id${options.forUpdate ? " for update" : ""}`,
+    `select p.id, p.status, p.published_at as "publishedAt", p.definition
+       from (select distinct unnest($2::text[]) as key) k
+       cross join lateral (
+         select id, status, published_at, definition from promotions
+          where workspace_id = $1 and ${EXTERNAL_ID} = k.key
+         offset 0${options.forUpdate ? " for update" : ""}) p
+      order by p.id`,
     [workspaceId, externalIds],
   );
   return rows;
@@ -39,8 +50,12 @@ export async function findByNames(
 ): Promise<(ExistingPromotion & { lowerName: string })[]> {
   if (lowerNames.length === 0) return [];
   const { rows } = await q.query<ExistingPromotion & { lowerName: string }>(
-    `select id, status, published_at as "publishedAt", definition, lower(name) as "lowerName"
-       from promotions where workspace_id = $1 and lower(name) = any($2::text[])`,
+    `select p.id, p.status, p.published_at as "publishedAt", p.definition, lower(p.name) as "lowerName"
+       from (select distinct unnest($2::text[]) as key) k
+       cross join lateral (
+         select id, status, published_at, definition, name from promotions
+          where workspace_id = $1 and lower(name) = k.key
+         offset 0) p`,
     [workspaceId, lowerNames],
   );
   return rows;
