@@ -23,6 +23,7 @@ import { catalog } from "./routes/catalog.js";
 import { codes } from "./routes/codes.js";
 import { customers } from "./routes/customers.js";
 import { loyalty } from "./routes/loyalty.js";
+import { loyaltyRecomputes } from "./routes/loyalty-recompute.js";
 import { points } from "./routes/points.js";
 import { pointsRules } from "./routes/points-rules.js";
 import { productLists } from "./routes/product-lists.js";
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       await v1.register(rewards);
       await v1.register(productLists);
       await v1.register(loyalty);
+      await v1.register(loyaltyRecomputes);
     },
     { prefix: "/v1" },
   );

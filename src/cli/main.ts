@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { runExportCommand, runImportCommand } from "./csv-commands.js";
 import { InputError, runEvaluate } from "./evaluate-command.js";
+import { runRecomputeCommand } from "./loyalty-command.js";
 import { examplePath } from "./paths.js";
 import { CliError, openDatabase, serve } from "./serve-command.js";
 import { migrate } from "../store/migrate.js";
@@ -106,6 +107,17 @@ program
   .action(async (options: { dataDir: string; workspace?: string; out?: string }) =>
     runExportCommand(options),
   );
+
+program
+  .command("loyalty")
+  .description("loyalty upkeep (docs/loyalty.md)")
+  .command("recompute")
+  .description("rebuild every profile's aggregates, segments and tiers from its events (after a definition changed)")
+  .option(...dataDirOption)
+  .option(...workspaceOption)
+  .action(async (options: { dataDir: string; workspace?: string }) => {
+    process.exitCode = await runRecomputeCommand(options);
+  });
 
 function parsePort(text: string): number {
   const port = Number(text);
