@@ -112,7 +112,9 @@ program
   .command("loyalty")
   .description("loyalty upkeep (docs/loyalty.md)")
   .command("recompute")
-  .description("rebuild every profile's aggregates, segments and tiers from its events (after a definition changed)")
+  .description(
+    "rebuild every profile's aggregates, segments and tiers from its events (after a definition changed)",
+  )
   .option(...dataDirOption)
   .option(...workspaceOption)
   .action(async (options: { dataDir: string; workspace?: string }) => {
