@@ -64,7 +64,7 @@ import { Problem, conflict, notFound } from "./problem.js";
 /** Profiles per chunk: one write statement, one transaction. */
 export const CHUNK_PROFILES = 10_000;
 /** Events held in memory by a scan; a bigger workspace is scanned in several runs of profiles. */
-const SCAN_EVENTS_MAX = 40_000_000;
+const SCAN_EVENTS_MAX = 25_000_000;
 /** The workspace must hold this share of the events table for a scan to beat the index. */
 const SCAN_SHARE_MIN = 0.05;
 const SCAN_EVENTS_MIN = 50_000;
@@ -354,15 +354,8 @@ async function recomputeScanned(
   const table = new EventTable(run.plan, Math.min(SCAN_EVENTS_MAX, Math.ceil(eventsEstimate * 1.1)));
   const bounds = whole ? null : { first: profiles.ids[0]!, last: profiles.ids[profiles.ids.length - 1]! };
   await scanEvents(readers, run.workspaceId, run.plan, profiles, bounds, table);
-  const start = table.group(0, profiles.ids.length);
-  await foldAndWrite(run, profiles, async (from, to) => ({
-    from: 0,
-    to,
-    table,
-    start,
-    ordered: false,
-    chunkFrom: from,
-  }));
+  const events: ChunkEvents = { table, first: 0, start: table.group(0, profiles.ids.length), ordered: false };
+  await foldAndWrite(run, profiles, async () => events);
 }
 
 // ---- Chunked: each chunk's events read through the index, the next one while this one folds ------
@@ -376,48 +369,45 @@ async function recomputeChunked(run: Run, reader: Tx | null, profiles: ProfileIn
             first: profiles.ids[from]!,
             last: profiles.ids[to - 1]!,
           });
-    return { from, to, table, start: table.group(from, to), ordered: true, chunkFrom: from };
+    return { table, first: from, start: table.group(from, to), ordered: true };
   };
   await foldAndWrite(run, profiles, read);
 }
 
 // ---- Folding and writing ----------------------------------------------------------------------
 
+/** The events of a chunk's profiles, grouped per profile (the table may hold more profiles). */
 interface ChunkEvents {
-  /** The first profile ordinal the table holds, and the end. */
-  readonly from: number;
-  readonly to: number;
-  /** The chunk's first profile (the table may hold more). */
-  readonly chunkFrom: number;
   readonly table: EventTable;
-  /** Profile `from + i`'s records are start[i] … start[i + 1] (EventTable.group). */
+  /** Profile `first + i`'s records are start[i] … start[i + 1] (EventTable.group). */
+  readonly first: number;
   readonly start: Int32Array;
   /** Whether each profile's events come in (occurred_at, id) order, so ties keep the exact order. */
   readonly ordered: boolean;
 }
 
 /**
- * Chunk after chunk: the next chunk's events are requested before this one is folded, and a chunk is
- * folded while the previous one is written.
+ * Chunk after chunk: the next chunk's events are requested before this one is folded, and each chunk
+ * is written while the next ones fold, by one of the writers in turn.
  */
 async function foldAndWrite(
   run: Run,
   profiles: ProfileIndex,
   read: (from: number, to: number) => Promise<ChunkEvents>,
 ): Promise<void> {
-  const bounds = (from: number) => [from, Math.min(profiles.ids.length, from + run.chunkProfiles)] as const;
-  let reading: Promise<ChunkEvents> | null = read(...bounds(0));
-  // Each writer writes one chunk at a time; chunks alternate between them.
+  const chunks: (readonly [number, number])[] = [];
+  for (let from = 0; from < profiles.ids.length; from += run.chunkProfiles)
+    chunks.push([from, Math.min(profiles.ids.length, from + run.chunkProfiles)]);
+  let reading = chunks.length > 0 ? read(...chunks[0]!) : null;
   const writing: Promise<void>[] = run.writers.map(() => Promise.resolve());
-  for (let n = 0; reading !== null; n++) {
-    const events: ChunkEvents = await reading;
-    const [, end] = bounds(events.chunkFrom);
-    reading = end < profiles.ids.length ? read(...bounds(end)) : null;
+  for (let k = 0; k < chunks.length; k++) {
+    const events: ChunkEvents = await reading!;
+    reading = k + 1 < chunks.length ? read(...chunks[k + 1]!) : null;
     reading?.catch(() => undefined); // awaited next round; a failure must not go unhandled meanwhile
-    const chunk = await foldChunk(run, profiles, events);
-    const w = n % writing.length;
+    const folded = await foldChunk(run, profiles, events, chunks[k]!);
+    const w = k % writing.length;
     await writing[w];
-    writing[w] = writeFolded(run, run.writers[w]!, chunk);
+    writing[w] = writeFolded(run, run.writers[w]!, folded);
     writing[w].catch(() => undefined);
   }
   await Promise.all(writing);
@@ -432,12 +422,17 @@ interface FoldedChunk {
 const NO_ATTRIBUTES: Readonly<Record<string, ScalarValue>> = Object.freeze({});
 const NO_TIERS: Readonly<Record<string, string>> = Object.freeze({});
 
-async function foldChunk(run: Run, profiles: ProfileIndex, chunk: ChunkEvents): Promise<FoldedChunk> {
+/** Rebuilds, evaluates and encodes the profiles from `from` to `to`; tied ones are left for the exact path. */
+async function foldChunk(
+  run: Run,
+  profiles: ProfileIndex,
+  chunk: ChunkEvents,
+  [from, to]: readonly [number, number],
+): Promise<FoldedChunk> {
   const { compiled } = run.loaded;
   const folded: FoldedChunk = { rows: new ChunkRows(), events: 0 };
-  const end = Math.min(chunk.to, chunk.chunkFrom + run.chunkProfiles);
-  for (let ordinal = chunk.chunkFrom; ordinal < end; ordinal++) {
-    if ((ordinal - chunk.chunkFrom) % FOLD_SLICE === FOLD_SLICE - 1) await yieldToIo();
+  for (let ordinal = from; ordinal < to; ordinal++) {
+    if ((ordinal - from) % FOLD_SLICE === FOLD_SLICE - 1) await yieldToIo();
     const customerId = profiles.ids[ordinal]!;
     const events = profileEvents(run, chunk, ordinal);
     if (events === null) {
@@ -474,8 +469,8 @@ async function foldChunk(run: Run, profiles: ProfileIndex, chunk: ChunkEvents): 
  */
 function profileEvents(run: Run, chunk: ChunkEvents, ordinal: number): ProfileEvent[] | null {
   const { records, stride, scalars } = chunk.table;
-  const first = chunk.start[ordinal - chunk.from]! * stride;
-  const end = chunk.start[ordinal - chunk.from + 1]! * stride;
+  const first = chunk.start[ordinal - chunk.first]! * stride;
+  const end = chunk.start[ordinal - chunk.first + 1]! * stride;
   // Record offsets by instant: an insertion sort, stable, quick on the nearly sorted heap order.
   const order: number[] = [];
   for (let at = first; at < end; at += stride) {
