@@ -65,7 +65,10 @@ import { Problem, conflict, notFound } from "./problem.js";
 export const CHUNK_PROFILES = 10_000;
 /** Events held in memory by a scan; a bigger workspace is scanned in several runs of profiles. */
 const SCAN_EVENTS_MAX = 25_000_000;
-/** The workspace must hold this share of the events table for a scan to beat the index. */
+/**
+ * A scan reads the whole events table; the index reads a workspace's events at random places, ~8 µs
+ * each: a workspace holding this share of the table, and this many events, is scanned.
+ */
 const SCAN_SHARE_MIN = 0.05;
 const SCAN_EVENTS_MIN = 50_000;
 /** Profiles rebuilt per transaction on the exact path. */

@@ -474,6 +474,9 @@ export async function readProfiles(
   withAttributes: boolean,
 ): Promise<ProfileIndex> {
   const index = new ProfileIndex();
+  // A hash join whatever the statistics say: a nested loop over states the statistics have not seen
+  // yet would scan them once per customer.
+  await client.query("set local enable_nestloop = off");
   const text = `copy (
     select c.id, coalesce(s.version, 0)::int8, coalesce(s.tiers, '{}'::jsonb)${withAttributes ? ", c.attributes" : ""}
       from customers c
@@ -840,8 +843,7 @@ export async function writeChunk(
   nowMs: number,
 ): Promise<{ conflicts: string[]; moves: number }> {
   const { profiles, moves } = chunk.finish();
-  // The temporary tables have no statistics: join them row by row through the primary key, never by
-  // hashing the workspace's states.
+  // Row by row through the primary key and the ctid (see WRITE_STATES), never by hashing the states.
   await client.query(
     "begin; set local jit = off; set local enable_hashjoin = off; set local enable_mergejoin = off",
   );
@@ -879,18 +881,31 @@ export async function writeChunk(
   }
 }
 
-/** Writes the copied states; answers how many, and which when not all of them. */
+/**
+ * Writes the copied states; answers how many, and which when not all of them. The rows to replace are
+ * found one by one through the primary key (a lateral subquery the planner cannot turn around) and
+ * updated by their ctid: the statistics of profile_states lag behind a recompute that is filling it,
+ * and a plan that trusted them would scan the workspace's states for every copied row. A row another
+ * writer updated meanwhile has another ctid, so it is left alone.
+ */
 const WRITE_STATES = `
   with fresh as (
     insert into profile_states as s (workspace_id, customer_id, state, tiers, segment_ids, version, evaluated_at)
     select $1, t.customer_id, t.state, t.tiers, t.segment_ids, 1, $2 from till_recompute_states t where t.version = 0
     on conflict do nothing
     returning s.customer_id
+  ), current as (
+    select t.customer_id, t.version, t.state, t.tiers, t.segment_ids, p.at
+      from till_recompute_states t
+      cross join lateral (
+        select ctid as at from profile_states
+         where workspace_id = $1 and customer_id = t.customer_id and version = t.version offset 0
+      ) p
+     where t.version > 0
   ), stored as (
     update profile_states s
-       set state = t.state, tiers = t.tiers, segment_ids = t.segment_ids, version = s.version + 1, evaluated_at = $2
-      from till_recompute_states t
-     where t.version > 0 and s.workspace_id = $1 and s.customer_id = t.customer_id and s.version = t.version
+       set state = c.state, tiers = c.tiers, segment_ids = c.segment_ids, version = s.version + 1, evaluated_at = $2
+      from current c where s.ctid = c.at and s.version = c.version
     returning s.customer_id
   ), written as (
     select customer_id from fresh union all select customer_id from stored
