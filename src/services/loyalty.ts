@@ -98,8 +98,6 @@ export interface ProfileFacts {
   readonly state: ProfileState;
   /** The stored row's version (0: none), for the optimistic write after a sale. */
   readonly version: number;
-  /** False when `state` was rebuilt: the write after a sale must lock and rebuild again. */
-  readonly current: boolean;
   /** The tiers as last stored, to record moves against. */
   readonly storedTiers: Readonly<Record<string, string>>;
   readonly evaluation: ProfileEvaluation;
@@ -112,9 +110,25 @@ export interface StoredProfile {
   readonly state: ProfileState | null;
   readonly tiers: Record<string, string>;
   readonly version: number;
+  /** False only when there is no state row and no event: the state is the empty one. */
+  readonly hasEvents: boolean;
 }
 
-/** Evaluates a profile for pricing: its state as stored, rebuilt from its events if out of date. */
+/** The profile of a customer pricing does not know yet (a sale creates it). */
+export function newProfile(customerId: string): StoredProfile {
+  return { customerId, attributes: {}, state: null, tiers: {}, version: 0, hasEvents: false };
+}
+
+/**
+ * Evaluates a profile for pricing: its state as stored, rebuilt from its events if out of date (a
+ * profile with neither state nor events starts from the empty state without reading anything).
+ *
+ * A rebuilt state is as good as a stored one for the sale's optimistic write: every transaction that
+ * adds events to a profile also writes its state row (a sale, `foldLocked`), bumping its version. The
+ * events read here were read after the version was, so if they hold one more than that version
+ * reflects, the version has moved and the write (conditional on `version`) does not happen; the sale
+ * then folds under lock.
+ */
 export async function evaluateForPricing(
   q: Queryable,
   workspaceId: string,
@@ -123,18 +137,18 @@ export async function evaluateForPricing(
   nowMs: number,
 ): Promise<ProfileFacts> {
   let state = stored.state ?? emptyState();
-  let current = true;
   if (!loaded.empty && !isCurrent(loaded.compiled, state)) {
-    const events = await loadEvents(q, workspaceId, [stored.customerId]);
-    state = rebuildState(loaded.compiled, events.get(stored.customerId) ?? [], nowMs);
-    current = false;
+    const events =
+      stored.state === null && !stored.hasEvents
+        ? []
+        : ((await loadEvents(q, workspaceId, [stored.customerId])).get(stored.customerId) ?? []);
+    state = rebuildState(loaded.compiled, events, nowMs);
   }
   return {
     customerId: stored.customerId,
     attributes: stored.attributes,
     state,
     version: stored.version,
-    current,
     storedTiers: stored.tiers,
     evaluation: evaluateProfile(loaded.compiled, { attributes: stored.attributes, state }, nowMs),
   };
@@ -190,7 +204,7 @@ export interface OwnEventsPlan {
   readonly events: readonly EventRecord[];
   /** The new state, to write with the events if it is still at `readVersion`. */
   readonly profile: { write: StateWrite; readVersion: number; moves: TierMove[] } | null;
-  /** The state cannot be folded optimistically (none read, out of date, or a referenced value moved). */
+  /** The state cannot be folded optimistically (none read, or a referenced value moved). */
   readonly foldUnderLock: boolean;
 }
 
@@ -206,7 +220,7 @@ export function planOwnEvents(
   nowMs: number,
 ): OwnEventsPlan {
   if (loaded.empty || events.length === 0) return { customerId, events, profile: null, foldUnderLock: false };
-  if (profile !== null && profile.current) {
+  if (profile !== null) {
     const folded = foldEvents(loaded.compiled, profile.state, events, nowMs);
     if (!folded.rebuild) {
       const evaluation = evaluateProfile(

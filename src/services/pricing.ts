@@ -33,6 +33,7 @@ import type { WorkspaceRow } from "../store/workspaces.js";
 import {
   effectiveCustomer,
   evaluateForPricing,
+  newProfile,
   loyaltyModel,
   type LoadedModel,
   type ProfileFacts,
@@ -144,7 +145,7 @@ export async function price(
 export interface LoyalFacts extends PricingFacts {
   readonly claimed: boolean;
   readonly loyalty: LoadedModel;
-  /** The customer's evaluated profile (null: no customer, or a profile this sale just created). */
+  /** The customer's evaluated profile (null: no customer, or no loyalty model). */
   readonly evaluated: ProfileFacts | null;
 }
 
@@ -173,17 +174,14 @@ export async function pricingFacts(
   );
   if (facts === null) throw notFound(`workspace ${workspaceId}`);
   const loyalty = await loyaltyModel(q, workspaceId, facts.workspace.loyaltyVersion);
-  if (facts.customer === null || facts.profile === null || loyalty.empty)
-    return { ...facts, loyalty, evaluated: null };
-  const evaluated = await evaluateForPricing(
-    q,
-    workspaceId,
-    loyalty,
-    { customerId: facts.customer.id, ...facts.profile },
-    nowMs,
-  );
-  const effective = effectiveCustomer(facts.customer, loyalty, evaluated.evaluation);
-  return { ...facts, customer: { ...facts.customer, ...effective }, loyalty, evaluated };
+  if (request.customerId === undefined || loyalty.empty) return { ...facts, loyalty, evaluated: null };
+  // A customer the workspace does not know yet (a sale creates them) is a profile without events.
+  const customer = facts.customer ?? { id: request.customerId, memberships: [], segmentIds: [] };
+  const stored =
+    facts.profile !== null ? { customerId: customer.id, ...facts.profile } : newProfile(customer.id);
+  const evaluated = await evaluateForPricing(q, workspaceId, loyalty, stored, nowMs);
+  const effective = effectiveCustomer(customer, loyalty, evaluated.evaluation);
+  return { ...facts, customer: { ...customer, ...effective }, loyalty, evaluated };
 }
 
 /** A ledger entry with what it takes to check it again at commit time. */

@@ -327,10 +327,13 @@ export async function readState(
   q: Queryable,
   workspaceId: string,
   customerId: string,
-): Promise<StateRow | null> {
-  const { rows } = await q.query<StateRow>(
+): Promise<(StateRow & { hasEvents: boolean }) | null> {
+  const { rows } = await q.query<StateRow & { hasEvents: boolean }>(
     `select c.id as "customerId", c.attributes, s.state, coalesce(s.tiers, '{}') as tiers,
-            coalesce(s.segment_ids, '{}') as "segmentIds", coalesce(s.version, 0)::int as version
+            coalesce(s.segment_ids, '{}') as "segmentIds", coalesce(s.version, 0)::int as version,
+            s.customer_id is not null or exists (
+              select 1 from events e where e.workspace_id = c.workspace_id and e.customer_id = c.id
+            ) as "hasEvents"
        from customers c left join profile_states s on s.workspace_id = c.workspace_id and s.customer_id = c.id
       where c.workspace_id = $1 and c.id = $2`,
     [workspaceId, customerId],

@@ -60,6 +60,12 @@ export interface ProfileRow {
   readonly tiers: Record<string, string>;
   /** 0: no state row yet. */
   readonly version: number;
+  /**
+   * False only when there is no state row and no event either: the profile's state is then the empty
+   * one, with no need to read its events. (A workspace without a loyalty model inserts events without
+   * writing states, so a missing row alone does not say that.)
+   */
+  readonly hasEvents: boolean;
 }
 
 export async function loadCustomerFacts(
@@ -175,7 +181,10 @@ export async function loadPricingFacts(
          (select row_to_json(c) from (
             select c.id, c.memberships, c.segment_ids as "segmentIds",
                    json_build_object('attributes', c.attributes, 'state', ps.state,
-                     'tiers', coalesce(ps.tiers, '{}'), 'version', coalesce(ps.version, 0)) as profile
+                     'tiers', coalesce(ps.tiers, '{}'), 'version', coalesce(ps.version, 0),
+                     'hasEvents', ps.customer_id is not null or exists (
+                        select 1 from events e where e.workspace_id = c.workspace_id and e.customer_id = c.id)
+                   ) as profile
               from customers c left join profile_states ps
                 on ps.workspace_id = c.workspace_id and ps.customer_id = c.id
              where c.workspace_id = $1 and c.id = $6) c) as customer,

@@ -470,3 +470,55 @@ describe("seed 001: a shopper known only by a payment card hash", () => {
     expectProblem(bad, 400, "/cardHash");
   });
 });
+
+describe("a customer's first sale writes their loyalty state in the sale's own statement", () => {
+  let ws: { workspaceId: string; admin: string };
+  const sell = (customerId: string, transactionId: string) =>
+    server.request("POST", "/v1/sales", {
+      key: ws.admin,
+      body: { transactionId, customerId, lines: [{ id: "l", sku: "P40", quantity: 1 }] },
+    });
+  async function stateOf(customerId: string): Promise<{ version: number; purchases: unknown }> {
+    const { rows } = await server.db.query<{ version: number }>(
+      "select version from profile_states where workspace_id = $1 and customer_id = $2",
+      [ws.workspaceId, customerId],
+    );
+    const view = await server.request<Loyalty>("GET", `/v1/customers/${customerId}/loyalty`, {
+      key: ws.admin,
+    });
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    return { version: rows[0]?.version ?? 0, purchases: view.body.aggregates["purchases"] };
+  }
+
+  beforeAll(async () => {
+    ws = await server.newWorkspace({ currency: "PLN", timeZone: "Europe/Warsaw" });
+    await insertItems(server, [{ sku: "P40", priceMinor: 4_000 }], ws.workspaceId);
+    // A sale before the workspace has a model: its events are kept, no state is written.
+    expect((await sell("before-model", "bm-1")).status).toBe(201);
+    const aggregate = {
+      name: "Purchases",
+      fn: "count",
+      event: "transaction.charge",
+      period: { kind: "lifetime" },
+    };
+    const put = await server.request("PUT", "/v1/aggregates/purchases", { key: ws.admin, body: aggregate });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+  });
+
+  it("a customer the workspace does not know yet: one state write (version 1), the sale counted", async () => {
+    expect((await sell("brand-new", "bn-1")).status).toBe(201);
+    expect(await stateOf("brand-new")).toEqual({ version: 1, purchases: 1 });
+  });
+
+  it("a customer whose events predate the model: rebuilt at pricing, then written with the sale", async () => {
+    expect(await stateOf("before-model")).toEqual({ version: 0, purchases: 1 });
+    expect((await sell("before-model", "bm-2")).status).toBe(201);
+    expect(await stateOf("before-model")).toEqual({ version: 1, purchases: 2 });
+  });
+
+  it("concurrent first sales of one new customer each count once", async () => {
+    const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => sell("rush", `rush-${i}`)));
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 201));
+    expect((await stateOf("rush")).purchases).toBe(16);
+  });
+});
