@@ -270,6 +270,17 @@ async function embeddedPostmaster(folder: string): Promise<{ pid: number; port: 
 }
 
 /** The URL of the embedded database the server started, from the files it keeps in the data folder. */
+/**
+ * How the server reaches PostgreSQL: the embedded one through its Unix socket (src/store/embedded.ts),
+ * a DATABASE_URL as it says (a `host` parameter or a host that is a path is a socket folder).
+ */
+function pgTransport(databaseUrl: string | undefined): "unix socket" | "tcp" {
+  if (databaseUrl === undefined) return "unix socket";
+  const url = new URL(databaseUrl);
+  const host = url.searchParams.get("host") ?? decodeURIComponent(url.hostname);
+  return host.startsWith("/") ? "unix socket" : "tcp";
+}
+
 async function embeddedUrl(folder: string): Promise<string> {
   const settings = JSON.parse(await readFile(path.join(folder, "data", "till-embedded.json"), "utf8")) as {
     user: string;
@@ -598,6 +609,7 @@ async function runDb(db: DbKind, options: Options): Promise<void> {
   emit({
     bench: "setup",
     db,
+    pg_via: pgTransport(databaseUrl),
     node: process.version,
     cores: availableParallelism(),
     log_level: process.env["BENCH_LOG_LEVEL"] ?? process.env["LOG_LEVEL"] ?? "info (default)",

@@ -114,9 +114,16 @@ describe("startEmbedded", { timeout: 60_000 }, () => {
   it("starts PostgreSQL, and a restart on the same folder finds the data again", async () => {
     const { dataDir } = await freshFolder();
     const first = await startEmbedded({ dataDir });
-    expect(first.url).toMatch(/^postgres:\/\/till:[^@]+@127\.0\.0\.1:\d+\/till$/);
-    expect(first.adminUrl).toBe(first.url.replace(/\/till$/, "/postgres"));
+    // Through the Unix socket in <dataDir>/run, which only the cluster's owner may enter.
+    const socket = encodeURIComponent(path.join(dataDir, "run"));
+    expect(first.url).toMatch(new RegExp(`^postgres://till:[^@]+@localhost:\\d+/till\\?host=${socket}$`));
+    expect(first.adminUrl).toBe(first.url.replace("/till?", "/postgres?"));
+    expect((await stat(path.join(dataDir, "run"))).mode & 0o777).toBe(0o700);
     expect(await query(first.url, "select 1 as one")).toEqual([{ one: 1 }]);
+    // The TCP port stays open for tools.
+    const port = new URL(first.url).port;
+    const tcp = first.url.replace(`localhost:${port}`, `127.0.0.1:${port}`).replace(/\?host=.*$/, "");
+    expect(await query(tcp, "select 2 as two")).toEqual([{ two: 2 }]);
     expect((await stat(path.join(dataDir, "till-embedded.json"))).mode & 0o777).toBe(0o600);
     await saveRow(first.url);
     await first.stop();
@@ -126,6 +133,14 @@ describe("startEmbedded", { timeout: 60_000 }, () => {
     const second = await start(dataDir);
     expect(second.url.split("@")[0]).toBe(first.url.split("@")[0]); // same user and password
     expect(await savedRows(second.url)).toEqual(["still here"]);
+  });
+
+  it("connects over TCP where the socket's path would be too long for a Unix socket", async () => {
+    const { folder } = await freshFolder();
+    const dataDir = path.join(folder, "d".repeat(100));
+    const db = await start(dataDir);
+    expect(db.url).toMatch(/^postgres:\/\/till:[^@]+@127\.0\.0\.1:\d+\/till$/);
+    expect(await query(db.url, "select 1 as one")).toEqual([{ one: 1 }]);
   });
 
   it("refuses a data folder that another Till process is using, naming its pid", async () => {
