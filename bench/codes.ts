@@ -6,16 +6,12 @@
 //
 //   npm run bench:codes                 1,000,000 codes
 //   npm run bench:codes -- --count 100000
-import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { requestGeneration } from "../src/services/codes.js";
 import { createPromotion } from "../src/services/promotions.js";
 import { createWorkspace } from "../src/services/workspaces.js";
 import { createPool, type Db } from "../src/store/db.js";
-import { startEmbedded } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
+import { benchDatabase } from "./database.js";
 
 const TARGET_SECONDS = 10;
 
@@ -29,40 +25,6 @@ function countArg(argv: readonly string[]): number {
   const n = Number(argv[at + 1]);
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error("--count: 1 to 1000000");
   return n;
-}
-
-/** A database to run on, and how to give it back. */
-async function database(): Promise<{ url: string; kind: string; dispose: () => Promise<void> }> {
-  const serverUrl = process.env["DATABASE_URL"];
-  if (serverUrl !== undefined) {
-    const name = `till_bench_${randomBytes(6).toString("hex")}`;
-    const admin = createPool({ url: serverUrl, max: 1 });
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      kind: "server",
-      dispose: async () => {
-        const pool = createPool({ url: serverUrl, max: 1 });
-        await pool.query(`drop database if exists ${name} with (force)`);
-        await pool.end();
-      },
-    };
-  }
-  const folder = await mkdtemp(path.join(tmpdir(), "till-bench-codes-"));
-  // mkdtemp makes it 0700; run as root, the embedded PostgreSQL runs as "postgres" and must traverse it.
-  await chmod(folder, 0o711);
-  const embedded = await startEmbedded({ dataDir: path.join(folder, "data") });
-  return {
-    url: embedded.url,
-    kind: "embedded",
-    dispose: async () => {
-      await embedded.stop();
-      await rm(folder, { recursive: true, force: true });
-    },
-  };
 }
 
 async function codePromotion(db: Db, workspaceId: string, nowMs: number): Promise<string> {
@@ -88,7 +50,7 @@ async function codePromotion(db: Db, workspaceId: string, nowMs: number): Promis
 
 async function main(): Promise<void> {
   const count = countArg(process.argv.slice(2));
-  const target = await database();
+  const target = await benchDatabase("codes");
   const db = createPool({ url: target.url, max: 4 });
   try {
     await migrate(db);

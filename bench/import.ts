@@ -10,8 +10,7 @@
 //
 //   npm run bench:import                  100,000 rows
 //   npm run bench:import -- --rows 10000
-import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SingleBar, Presets } from "cli-progress";
@@ -20,8 +19,8 @@ import { prepareImport, rowsTotal, runImport, type ImportTally } from "../src/se
 import { csvHeader } from "../src/services/promotion-csv.js";
 import { createWorkspace } from "../src/services/workspaces.js";
 import { createPool, type Db } from "../src/store/db.js";
-import { startEmbedded } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
+import { benchDatabase } from "./database.js";
 
 const TARGET_SECONDS = 60;
 const TAG_COLUMNS = 4;
@@ -36,40 +35,6 @@ function rowsArg(argv: readonly string[]): number {
   const n = Number(argv[at + 1]);
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new Error("--rows: 1 to 1000000");
   return n;
-}
-
-/** A database to run on, and how to give it back (as bench/codes.ts). */
-async function database(): Promise<{ url: string; kind: string; dispose: () => Promise<void> }> {
-  const serverUrl = process.env["DATABASE_URL"];
-  if (serverUrl !== undefined) {
-    const name = `till_bench_${randomBytes(6).toString("hex")}`;
-    const admin = createPool({ url: serverUrl, max: 1 });
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      kind: "server",
-      dispose: async () => {
-        const pool = createPool({ url: serverUrl, max: 1 });
-        await pool.query(`drop database if exists ${name} with (force)`);
-        await pool.end();
-      },
-    };
-  }
-  const folder = await mkdtemp(path.join(tmpdir(), "till-bench-import-"));
-  // mkdtemp makes it 0700; run as root, the embedded PostgreSQL runs as "postgres" and must traverse it.
-  await chmod(folder, 0o711);
-  const embedded = await startEmbedded({ dataDir: path.join(folder, "data") });
-  return {
-    url: embedded.url,
-    kind: "embedded",
-    dispose: async () => {
-      await embedded.stop();
-      await rm(folder, { recursive: true, force: true });
-    },
-  };
 }
 
 // ---- The file.
@@ -384,7 +349,7 @@ async function run(db: Db, kind: string, folder: string, rows: number): Promise<
 
 async function main(): Promise<void> {
   const rows = rowsArg(process.argv.slice(2));
-  const target = await database();
+  const target = await benchDatabase("import");
   const db = createPool({ url: target.url, max: 4 });
   const folder = await mkdtemp(path.join(tmpdir(), "till-bench-import-file-"));
   try {

@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,8 +24,8 @@ import { applyTierTemplate } from "../src/services/loyalty-template.js";
 import { startRecompute } from "../src/services/loyalty-recompute.js";
 import { createApiKey, createWorkspace } from "../src/services/workspaces.js";
 import { createPool, type Db } from "../src/store/db.js";
-import { startEmbedded } from "../src/store/embedded.js";
 import { migrate } from "../src/store/migrate.js";
+import { benchDatabase } from "./database.js";
 import { basketMaker, makeCatalog, makePromotions, seed, type BasketBody } from "./api-seed.js";
 import { mulberry32 } from "./generate.js";
 
@@ -83,33 +83,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     progress(`${signal}: cleaning up`);
     void releaseAll().finally(() => process.exit(130));
   });
-}
-
-/** A fresh database: on DATABASE_URL's server, or an embedded PostgreSQL in a temporary folder. */
-async function database(): Promise<{ url: string; kind: "server" | "embedded" }> {
-  const serverUrl = process.env["DATABASE_URL"];
-  if (serverUrl !== undefined) {
-    const name = `till_bench_${randomBytes(6).toString("hex")}`;
-    const admin = createPool({ url: serverUrl, max: 1 });
-    await admin.query(`create database ${name}`).finally(() => admin.end());
-    cleanups.push({
-      name: `database ${name}`,
-      run: async () => {
-        const pool = createPool({ url: serverUrl, max: 1 });
-        await pool.query(`drop database if exists ${name} with (force)`).finally(() => pool.end());
-      },
-    });
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    return { url: url.toString(), kind: "server" };
-  }
-  const folder = await mkdtemp(path.join(tmpdir(), "till-bench-loyalty-"));
-  cleanups.push({ name: "temp folder", run: () => rm(folder, { recursive: true, force: true }) });
-  // mkdtemp makes it 0700; run as root, the embedded PostgreSQL runs as "postgres" and must traverse it.
-  await chmod(folder, 0o711);
-  const embedded = await startEmbedded({ dataDir: path.join(folder, "data") });
-  cleanups.push({ name: "embedded PostgreSQL", run: () => embedded.stop() });
-  return { url: embedded.url, kind: "embedded" };
 }
 
 // ---- The server child ---------------------------------------------------------------------------
@@ -402,7 +375,8 @@ async function recomputeBench(db: Db, kind: string, options: Options): Promise<v
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const target = await database();
+  const target = await benchDatabase("loyalty");
+  cleanups.push({ name: `${target.kind} database`, run: () => target.dispose() });
   const db = createPool({ url: target.url, max: 6 });
   cleanups.push({ name: "pool", run: () => db.end() });
   await migrate(db);
