@@ -46,10 +46,16 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
     const client = await db.connect();
     pipeline(client, true);
     try {
-      // Pipelined: BEGIN goes out with the work's first statement, one round trip for both.
-      const begun = client.query("begin");
+      // Pipelined: BEGIN goes out with the work's first statement, one round trip for both. Its
+      // outcome is kept as a value: if the connection dies, the work fails first and BEGIN's error
+      // must not be left unhandled.
+      const begun = client.query("begin").then(
+        () => null,
+        (error: unknown) => error,
+      );
       const result = await work(client);
-      await begun;
+      const beginFailed = await begun;
+      if (beginFailed !== null) throw beginFailed;
       await client.query("commit");
       return result;
     } catch (error) {
