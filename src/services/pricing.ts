@@ -14,7 +14,8 @@ import { limitRuleKey, type LimitRule, type LimitWindow, type Promotion } from "
 import { compilePromotions, evaluate, type Evaluation, type PromotionIndex } from "../engine/index.js";
 import type { Queryable, Tx } from "../store/db.js";
 import {
-  addToCounters,
+  addToCountersAndCommit,
+  isCapacityMoved,
   consume,
   counterId,
   lockCounters,
@@ -194,8 +195,9 @@ export interface ConsumptionEntry extends LedgerEntry {
 export class CapacityMoved extends Error {}
 
 /**
- * The optimistic commit: lock only the counters this sale consumes, at the very end of its
- * transaction, and check that what it consumes still fits. If it does, the sale was priced with
+ * The optimistic commit, the sale's last statement: lock only the counters this sale consumes, at the
+ * very end of its transaction, and check that what it consumes still fits (with COMMIT sent behind the
+ * statement when it can check in SQL, so nothing may follow this call). If it does, the sale was priced with
  * capacity it may use; if not, CapacityMoved, and the caller prices again with the counters locked.
  */
 export async function consumeChecked(
@@ -207,11 +209,13 @@ export async function consumeChecked(
 ): Promise<void> {
   if (entries.length === 0) return;
   if (entries.every((e) => e.rolling === null)) {
-    // One statement: lock, add, ledger; then check. Over a limit: roll back and price under lock.
-    const used = await addToCounters(tx, workspace.id, saleId, nowMs, entries);
-    for (const e of entries) {
-      if ((used.get(counterId(e)) ?? 0) > e.max)
-        throw new CapacityMoved(`${e.promotionId} ${e.rule} ${e.subject}`);
+    // One statement: lock, add, ledger, check, with COMMIT right behind it. Over a limit: the
+    // statement fails, the COMMIT rolls back, and the sale is priced again under lock.
+    try {
+      await addToCountersAndCommit(tx, workspace.id, saleId, nowMs, entries);
+    } catch (error) {
+      if (isCapacityMoved(error)) throw new CapacityMoved((error as Error).message);
+      throw error;
     }
     return;
   }

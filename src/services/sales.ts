@@ -234,6 +234,7 @@ async function commitOnce(
     evaluation.applied.map((a) => a.promotionId),
     nowMs,
   );
+  // Last, always: the optimistic path sends COMMIT right behind its counters statement.
   if (mode === "locked") await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
   else await consumeChecked(tx, workspace, saleId, nowMs, priced.consumption);
   return {

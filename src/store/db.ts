@@ -56,18 +56,51 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
       const result = await work(client);
       const beginFailed = await begun;
       if (beginFailed !== null) throw beginFailed;
-      await client.query("commit");
+      const committed = commitsSent.get(client);
+      if (committed === undefined) await client.query("commit");
+      else {
+        const commitFailed = await committed;
+        if (commitFailed !== null) throw commitFailed;
+      }
       return result;
     } catch (error) {
+      // Behind a COMMIT already sent this answers a warning, nothing more.
       await client.query("rollback").catch(() => undefined);
       const code = (error as { code?: string }).code;
       if (attempt >= ATTEMPTS_MAX || code === undefined || !RETRYABLE.has(code)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
     } finally {
+      commitsSent.delete(client);
       pipeline(client, false);
       client.release();
     }
   }
+}
+
+/** The COMMIT a transaction's work sent itself (queryAndCommit), as its outcome: null when committed. */
+const commitsSent = new WeakMap<Tx, Promise<unknown>>();
+
+/**
+ * A transaction's last statement with COMMIT sent right behind it, in the same round trip, so that
+ * the locks the statement takes are released as soon as it is done. If the statement fails,
+ * PostgreSQL answers the COMMIT with a rollback, and the statement's error is thrown. Inside
+ * `transaction` only, and last: a statement sent after it would run outside the transaction, and so
+ * would code that throws after it (the work must not fail once this returned; checks belong in the
+ * statement).
+ */
+export async function queryAndCommit<R extends pg.QueryResultRow>(
+  tx: Tx,
+  query: pg.QueryConfig,
+): Promise<pg.QueryResult<R>> {
+  const result = tx.query<R>(query);
+  commitsSent.set(
+    tx,
+    tx.query("commit").then(
+      (reply) => (reply.command === "COMMIT" ? null : new Error(`COMMIT answered ${reply.command}`)),
+      (error: unknown) => error,
+    ),
+  );
+  return result;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Limit counters: one row per (promotion, rule, subject), locked by the sale that consumes it. The
 // lock is taken by an upsert, so a customer's first use (no row yet) is locked exactly like the
 // hundredth; rows are always locked in key order, so two sales never wait on each other in a cycle.
-import type { Queryable, Tx } from "./db.js";
+import { queryAndCommit, type Queryable, type Tx } from "./db.js";
 
 export interface CounterKey {
   readonly promotionId: string;
@@ -131,41 +131,57 @@ export async function consume(
   });
 }
 
+/** An entry of the optimistic commit, with the most its counter may hold once it is added. */
+export interface CheckedEntry extends LedgerEntry {
+  readonly max: number;
+}
+
+/** SQLSTATE of till_capacity_moved (migration 0013): a counter went over its limit. */
+const CAPACITY_MOVED = "TL001";
+
+export function isCapacityMoved(error: unknown): boolean {
+  return (error as { code?: string }).code === CAPACITY_MOVED;
+}
+
 /**
- * Adds each entry to its counter, creating it at first use, and to the ledger, in one statement: the
- * optimistic commit, which takes the counters' locks in key order and keeps them only until COMMIT.
- * Answers each counter's used amount after the addition, for the caller to check against its limit
- * (and roll back when one is over). A counter already in a newer cycle than the entry keeps its
- * count: the entry is ledgered in its own cycle.
+ * The optimistic commit's last statement, with COMMIT right behind it: adds each entry to its counter
+ * (creating it at first use) and to the ledger, taking the counters' locks in key order, and fails
+ * with CAPACITY_MOVED (`isCapacityMoved`) when a counter ends over the entry's `max`, which turns the
+ * COMMIT into a rollback. So the locks are held from this statement to COMMIT with no round trip to
+ * the server in between. A counter already in a newer cycle than the entry keeps its count: the entry
+ * is ledgered in its own cycle (and checked against the count it finds).
  */
-export async function addToCounters(
+export async function addToCountersAndCommit(
   tx: Tx,
   workspaceId: string,
   saleId: string,
   occurredAtMs: number,
-  entries: readonly LedgerEntry[],
-): Promise<Map<string, number>> {
-  if (entries.length === 0) return new Map();
+  entries: readonly CheckedEntry[],
+): Promise<void> {
   const sorted = [...entries].sort((a, b) =>
     counterId(a) < counterId(b) ? -1 : counterId(a) > counterId(b) ? 1 : 0,
   );
-  const { rows } = await tx.query<CounterKey & { used: number }>({
+  await queryAndCommit(tx, {
     name: "till_add_to_counters",
     text: `with e as (
-       select * from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])
-         with ordinality as e(p, r, s, cycle, amount, n)
+       select * from unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $9::bigint[])
+         with ordinality as e(p, r, s, cycle, amount, max, n)
      ), ledger as (
        insert into limit_ledger (workspace_id, promotion_id, rule, subject, sale_id, return_id, cycle_start, occurred_at, amount)
        select $1, e.p, e.r, e.s, $7, null, e.cycle, $8, e.amount from e
+     ), added as (
+       insert into limit_counters as c (workspace_id, promotion_id, rule, subject, cycle_start, used)
+       select $1, e.p, e.r, e.s, e.cycle, e.amount from e order by e.n
+       on conflict (workspace_id, promotion_id, rule, subject) do update
+          set used = case when c.cycle_start = excluded.cycle_start then c.used + excluded.used
+                          when c.cycle_start < excluded.cycle_start then excluded.used
+                          else c.used end,
+              cycle_start = greatest(c.cycle_start, excluded.cycle_start)
+       returning c.promotion_id, c.rule, c.subject, c.used
      )
-     insert into limit_counters as c (workspace_id, promotion_id, rule, subject, cycle_start, used)
-     select $1, e.p, e.r, e.s, e.cycle, e.amount from e order by e.n
-     on conflict (workspace_id, promotion_id, rule, subject) do update
-        set used = case when c.cycle_start = excluded.cycle_start then c.used + excluded.used
-                        when c.cycle_start < excluded.cycle_start then excluded.used
-                        else c.used end,
-            cycle_start = greatest(c.cycle_start, excluded.cycle_start)
-     returning c.promotion_id as "promotionId", c.rule, c.subject, c.used`,
+     select count(*) from added a join e on e.p = a.promotion_id and e.r = a.rule and e.s = a.subject
+      where case when a.used > e.max then till_capacity_moved(concat_ws(' ', a.promotion_id, a.rule, a.subject))
+                 else true end`,
     values: [
       workspaceId,
       sorted.map((e) => e.promotionId),
@@ -175,7 +191,7 @@ export async function addToCounters(
       sorted.map((e) => e.amount),
       saleId,
       new Date(occurredAtMs),
+      sorted.map((e) => e.max),
     ],
   });
-  return new Map(rows.map((r) => [counterId(r), r.used]));
 }
