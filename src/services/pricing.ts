@@ -12,10 +12,9 @@ import type { Issue } from "../domain/check.js";
 import { cycleAt, rollingWindowStartMs } from "../domain/limits.js";
 import { limitRuleKey, type LimitRule, type LimitWindow, type Promotion } from "../domain/promotion.js";
 import { compilePromotions, evaluate, type Evaluation, type PromotionIndex } from "../engine/index.js";
-import type { Queryable, Tx } from "../store/db.js";
+import { isMoved, type Queryable, type Tx } from "../store/db.js";
 import {
   addToCountersAndCommit,
-  isCapacityMoved,
   consume,
   counterId,
   lockCounters,
@@ -214,7 +213,7 @@ export async function consumeChecked(
     try {
       await addToCountersAndCommit(tx, workspace.id, saleId, nowMs, entries);
     } catch (error) {
-      if (isCapacityMoved(error)) throw new CapacityMoved((error as Error).message);
+      if (isMoved(error)) throw new CapacityMoved((error as Error).message);
       throw error;
     }
     return;

@@ -216,11 +216,20 @@ export async function lockAppliedProductLists(
   appliedPromotionIds: readonly string[],
   nowMs?: number,
 ): Promise<void> {
-  if (customerId === null || customerId === undefined || appliedPromotionIds.length === 0) return;
-  const candidates = appliedPromotionIds.filter((id) => {
+  const candidates = listsToLock(workspaceId, customerId, appliedPromotionIds);
+  if (candidates.length === 0) return;
+  await lockLists(tx, workspaceId, customerId!, candidates, nowMs === undefined ? null : new Date(nowMs));
+}
+
+/** The applied promotions whose customer's list locks after its first apply (none: no statement). */
+export function listsToLock(
+  workspaceId: string,
+  customerId: string | null | undefined,
+  appliedPromotionIds: readonly string[],
+): string[] {
+  if (customerId === null || customerId === undefined) return [];
+  return appliedPromotionIds.filter((id) => {
     const p = compiledPromotion(workspaceId, id);
     return p === undefined || listTerms(p)?.lockAfterFirstApply === true;
   });
-  if (candidates.length === 0) return;
-  await lockLists(tx, workspaceId, customerId, candidates, nowMs === undefined ? null : new Date(nowMs));
 }

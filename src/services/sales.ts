@@ -3,10 +3,10 @@
 // the sale, its redemptions and what it consumed, and keep the receipt so a retry answers the same
 // bytes. A crash before COMMIT leaves nothing; after it, the retry finds the receipt.
 import type { Evaluation, Rejection } from "../engine/index.js";
-import { transaction, type Db, type Tx } from "../store/db.js";
+import { isMoved, transaction, type Db, type Tx } from "../store/db.js";
 import { consume } from "../store/limits.js";
 import { findByIdentifier } from "../store/customers.js";
-import { existingSale, writeSale } from "../store/sales.js";
+import { existingSale, writeSale, type SaleRecord } from "../store/sales.js";
 import { resolveCardHash } from "./customers.js";
 import { earnFromSale, lockForLockedSale, redeemEntries, type Earned } from "./earning.js";
 import { canonicalJson, newId, sha256 } from "./ids.js";
@@ -24,7 +24,7 @@ import { removePointsEvent } from "./points.js";
 import { assignEvent } from "./wallet.js";
 import { finishOwnEvents, planOwnEvents } from "./loyalty.js";
 import type { EventRecord } from "../store/loyalty.js";
-import { lockAppliedProductLists } from "./product-lists.js";
+import { listsToLock, lockAppliedProductLists } from "./product-lists.js";
 import type { BasketRequest, SaleRequest } from "./requests.js";
 
 export interface Caller {
@@ -190,7 +190,15 @@ async function commitOnce(
           saleEvents(saleId, request, evaluation, earned, points, nowMs),
           nowMs,
         );
-  const written = await writeSale(tx, {
+  const applied = evaluation.applied.map((a) => a.promotionId);
+  // The optimistic sale with nothing to do after writing it (no counters, no list to lock, no fold
+  // under lock) sends COMMIT right behind the write: two round trips for the whole sale.
+  const writeIsLast =
+    mode === "optimistic" &&
+    priced.consumption.length === 0 &&
+    listsToLock(workspace.id, request.customerId, applied).length === 0 &&
+    own?.foldUnderLock !== true;
+  const record: SaleRecord = {
     workspaceId: workspace.id,
     id: saleId,
     customerId: request.customerId ?? null,
@@ -223,20 +231,24 @@ async function commitOnce(
     })),
     events: own?.events ?? [],
     profile: own?.profile ?? null,
-  });
-  if (own !== null) await finishOwnEvents(tx, workspace.id, facts.loyalty, own, written, nowMs);
-  // Seed 002: a list that locks after its first apply locks with this sale (before the counters, so
-  // the hot counter locks stay last).
-  await lockAppliedProductLists(
-    tx,
-    workspace.id,
-    request.customerId,
-    evaluation.applied.map((a) => a.promotionId),
-    nowMs,
-  );
-  // Last, always: the optimistic path sends COMMIT right behind its counters statement.
-  if (mode === "locked") await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
-  else await consumeChecked(tx, workspace, saleId, nowMs, priced.consumption);
+  };
+  let written: boolean;
+  try {
+    written = await writeSale(tx, record, { commit: writeIsLast });
+  } catch (error) {
+    // Another sale of this customer wrote their loyalty state meanwhile: price again under lock.
+    if (isMoved(error)) throw new CapacityMoved((error as Error).message);
+    throw error;
+  }
+  if (!writeIsLast) {
+    if (own !== null) await finishOwnEvents(tx, workspace.id, facts.loyalty, own, written, nowMs);
+    // Seed 002: a list that locks after its first apply locks with this sale (before the counters,
+    // so the hot counter locks stay last).
+    await lockAppliedProductLists(tx, workspace.id, request.customerId, applied, nowMs);
+    // Last, always: the optimistic path sends COMMIT right behind its counters statement.
+    if (mode === "locked") await consume(tx, workspace.id, saleId, null, nowMs, priced.consumption);
+    else await consumeChecked(tx, workspace, saleId, nowMs, priced.consumption);
+  }
   return {
     receipt,
     replayed: false,

@@ -77,6 +77,16 @@ export async function transaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Prom
   }
 }
 
+/**
+ * SQLSTATE of till_moved (migration 0013): something the transaction read (a limit's capacity, a
+ * loyalty state) was changed by another since, so its last statement failed and COMMIT rolled back.
+ */
+const MOVED = "TL001";
+
+export function isMoved(error: unknown): boolean {
+  return (error as { code?: string }).code === MOVED;
+}
+
 /** The COMMIT a transaction's work sent itself (queryAndCommit), as its outcome: null when committed. */
 const commitsSent = new WeakMap<Tx, Promise<unknown>>();
 

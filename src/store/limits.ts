@@ -136,17 +136,10 @@ export interface CheckedEntry extends LedgerEntry {
   readonly max: number;
 }
 
-/** SQLSTATE of till_capacity_moved (migration 0013): a counter went over its limit. */
-const CAPACITY_MOVED = "TL001";
-
-export function isCapacityMoved(error: unknown): boolean {
-  return (error as { code?: string }).code === CAPACITY_MOVED;
-}
-
 /**
  * The optimistic commit's last statement, with COMMIT right behind it: adds each entry to its counter
  * (creating it at first use) and to the ledger, taking the counters' locks in key order, and fails
- * with CAPACITY_MOVED (`isCapacityMoved`) when a counter ends over the entry's `max`, which turns the
+ * with `isMoved` (till_moved, migration 0013) when a counter ends over the entry's `max`, which turns the
  * COMMIT into a rollback. So the locks are held from this statement to COMMIT with no round trip to
  * the server in between. A counter already in a newer cycle than the entry keeps its count: the entry
  * is ledgered in its own cycle (and checked against the count it finds).
@@ -180,7 +173,7 @@ export async function addToCountersAndCommit(
        returning c.promotion_id, c.rule, c.subject, c.used
      )
      select count(*) from added a join e on e.p = a.promotion_id and e.r = a.rule and e.s = a.subject
-      where case when a.used > e.max then till_capacity_moved(concat_ws(' ', a.promotion_id, a.rule, a.subject))
+      where case when a.used > e.max then till_moved(concat_ws(' ', 'limit', a.promotion_id, a.rule, a.subject))
                  else true end`,
     values: [
       workspaceId,

@@ -1,6 +1,7 @@
 // The sale ledger: a sale row claimed first (its unique transaction id is the idempotency lock), then
 // its lines, the discount each promotion gave each line, and one redemption per applied promotion.
-import type { Queryable, Tx } from "./db.js";
+import type pg from "pg";
+import { queryAndCommit, type Queryable, type Tx } from "./db.js";
 import type { EventRecord, StateWrite, TierMove } from "./loyalty.js";
 
 /**
@@ -69,10 +70,14 @@ export interface SaleRecord {
  * Writes the whole sale in one statement (one round trip): the sale, its lines, discounts and
  * redemptions, the customer's events and their loyalty state. Answers whether the state was written
  * (false: none was given, or another writer moved it since it was read).
+ *
+ * `commit`: the sale's last statement, with COMMIT sent right behind it (store/db.ts queryAndCommit);
+ * a loyalty state another writer moved fails it with till_moved instead (`isMoved`), rolling the
+ * sale back, so a state that could not be written is never committed without its fold.
  */
-export async function writeSale(tx: Tx, sale: SaleRecord): Promise<boolean> {
+export async function writeSale(tx: Tx, sale: SaleRecord, options: { commit: boolean }): Promise<boolean> {
   const profile = sale.profile;
-  const { rows } = await tx.query<{ written: number }>({
+  const query: pg.QueryConfig = {
     name: "till_write_sale",
     text: `with s as (
        update sales set customer_id = $3, gross_minor = $4, discount_minor = $5, net_minor = $6, receipt = $7::json
@@ -109,7 +114,9 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<boolean> {
          from jsonb_to_recordset($17::jsonb) as m(program_id text, from_tier text, to_tier text, cause text)
         where exists (select 1 from st)
      )
-     select (select count(*)::int from st) as written`,
+     select (select count(*)::int from st) as written,
+            case when $18 and $13::jsonb is not null and not exists (select 1 from st)
+                 then till_moved('the loyalty state of customer ' || $3) end as checked`,
     values: [
       sale.workspaceId,
       sale.id,
@@ -143,8 +150,12 @@ export async function writeSale(tx: Tx, sale: SaleRecord): Promise<boolean> {
           cause: m.cause,
         })),
       ),
+      options.commit,
     ],
-  });
+  };
+  const { rows } = options.commit
+    ? await queryAndCommit<{ written: number }>(tx, query)
+    : await tx.query<{ written: number }>(query);
   return rows[0]!.written === 1;
 }
 
