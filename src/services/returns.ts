@@ -23,7 +23,7 @@
 //   reverses the difference between that total after it and before it, so returning units one at a
 //   time reverses what returning them together does, and the line's refund, unitPriceMinor × q − this
 //   return's reversal, is never negative (D ≤ price × Q). Per promotion that discounted the line
-//   (sale_line_discounts) the same rule applies to its own amount: that is what redemptions and limits
+//   (sale_lines.discounts) the same rule applies to its own amount: that is what redemptions and limits
 //   see; those totals may trail the line's by a minor unit per promotion while the line is partly
 //   returned, and meet it exactly at R = Q. Integer minor units throughout.
 // - The return adds q to sale_lines.returned_quantity and, per promotion, what it reversed over all

@@ -213,15 +213,10 @@ async function commitOnce(
       grossMinor: l.grossMinor,
       discountMinor: l.discountMinor,
       netMinor: l.netMinor,
+      discounts: l.discounts
+        .map((d) => ({ promotionId: d.promotionId, amountMinor: d.amountMinor, units: d.units }))
+        .sort((a, b) => (a.promotionId < b.promotionId ? -1 : a.promotionId > b.promotionId ? 1 : 0)),
     })),
-    discounts: evaluation.lines.flatMap((l) =>
-      l.discounts.map((d) => ({
-        lineId: l.lineId,
-        promotionId: d.promotionId,
-        amountMinor: d.amountMinor,
-        units: d.units,
-      })),
-    ),
     redemptions: evaluation.applied.map((a) => ({
       promotionId: a.promotionId,
       code: priced.codeByPromotion.get(a.promotionId) ?? null,

@@ -63,9 +63,10 @@ export async function saleLineDiscounts(
   saleId: string,
 ): Promise<LineDiscountRow[]> {
   const { rows } = await q.query<LineDiscountRow>(
-    `select line_id as "lineId", promotion_id as "promotionId", amount_minor as "amountMinor"
-       from sale_line_discounts where workspace_id = $1 and sale_id = $2
-      order by line_id, promotion_id`,
+    `select l.line_id as "lineId", d."promotionId", d."amountMinor"
+       from sale_lines l, jsonb_to_recordset(l.discounts) as d("promotionId" text, "amountMinor" bigint)
+      where l.workspace_id = $1 and l.sale_id = $2
+      order by l.line_id, d."promotionId"`,
     [workspaceId, saleId],
   );
   return rows;

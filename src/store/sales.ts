@@ -30,10 +30,11 @@ export interface SaleLineRecord {
   readonly grossMinor: number;
   readonly discountMinor: number;
   readonly netMinor: number;
+  /** What each promotion gave the line, in promotion id order: what a return reverses. */
+  readonly discounts: readonly LineDiscountRecord[];
 }
 
 export interface LineDiscountRecord {
-  readonly lineId: string;
   readonly promotionId: string;
   readonly amountMinor: number;
   readonly units: number;
@@ -55,7 +56,6 @@ export interface SaleRecord {
   readonly totals: { readonly grossMinor: number; readonly discountMinor: number; readonly netMinor: number };
   readonly receipt: string;
   readonly lines: readonly SaleLineRecord[];
-  readonly discounts: readonly LineDiscountRecord[];
   readonly redemptions: readonly RedemptionRecord[];
   /** The customer's events this sale produces (issue 4), inserted with it. */
   readonly events: readonly EventRecord[];
@@ -83,39 +83,35 @@ export async function writeSale(tx: Tx, sale: SaleRecord, options: { commit: boo
        update sales set customer_id = $3, gross_minor = $4, discount_minor = $5, net_minor = $6, receipt = $7::json
         where workspace_id = $1 and id = $2
      ), l as (
-       insert into sale_lines (workspace_id, sale_id, line_id, sku, quantity, unit_price_minor, gross_minor, discount_minor, net_minor)
-       select $1, $2, x."lineId", x.sku, x.quantity, x."unitPriceMinor", x."grossMinor", x."discountMinor", x."netMinor"
-         from json_to_recordset($8::json) as x("lineId" text, sku text, quantity int, "unitPriceMinor" bigint,
-                                                "grossMinor" bigint, "discountMinor" bigint, "netMinor" bigint)
-     ), d as (
-       insert into sale_line_discounts (workspace_id, sale_id, line_id, promotion_id, amount_minor, units)
-       select $1, $2, x."lineId", x."promotionId", x."amountMinor", x.units
-         from json_to_recordset($9::json) as x("lineId" text, "promotionId" text, "amountMinor" bigint, units int)
+       insert into sale_lines (workspace_id, sale_id, line_id, sku, quantity, unit_price_minor, gross_minor, discount_minor, net_minor, discounts)
+       select $1, $2, x."lineId", x.sku, x.quantity, x."unitPriceMinor", x."grossMinor", x."discountMinor", x."netMinor", x.discounts
+         from jsonb_to_recordset($8::jsonb) as x("lineId" text, sku text, quantity int, "unitPriceMinor" bigint,
+                                                 "grossMinor" bigint, "discountMinor" bigint, "netMinor" bigint, discounts jsonb)
      ), r as (
        insert into redemptions (workspace_id, sale_id, promotion_id, customer_id, code, discount_minor, instances, units, occurred_at)
-       select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $10
-         from json_to_recordset($11::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)
+       select $1, $2, x."promotionId", $3, x.code, x."discountMinor", x.instances, x.units, $9
+         from json_to_recordset($10::json) as x("promotionId" text, code text, "discountMinor" bigint, instances int, units int)
      ), ev as (
        insert into events (workspace_id, id, customer_id, type, occurred_at, params, source, received_at)
-       select $1, e.id, $3, e.type, e.occurred_at, e.params, e.source, $10
-         from jsonb_to_recordset($12::jsonb) as e(id text, type text, occurred_at timestamptz, params jsonb, source text)
+       select $1, e.id, $3, e.type, e.occurred_at, e.params, e.source, $9
+         from jsonb_to_recordset($11::jsonb) as e(id text, type text, occurred_at timestamptz, params jsonb, source text)
        on conflict (workspace_id, id) do nothing
      ), st as (
        insert into profile_states (workspace_id, customer_id, state, tiers, segment_ids, version, evaluated_at)
-       select $1, $3, $13::jsonb, $14::jsonb, $15::text[], 1, $10 where $13::jsonb is not null
+       select $1, $3, $12::jsonb, $13::jsonb, $14::text[], 1, $9 where $12::jsonb is not null
        on conflict (workspace_id, customer_id) do update
          set state = excluded.state, tiers = excluded.tiers, segment_ids = excluded.segment_ids,
              version = profile_states.version + 1, evaluated_at = excluded.evaluated_at
-       where profile_states.version = $16
+       where profile_states.version = $15
        returning 1
      ), mv as (
        insert into tier_moves (workspace_id, customer_id, program_id, from_tier, to_tier, moved_at, cause)
-       select $1, $3, m.program_id, m.from_tier, m.to_tier, $10, m.cause
-         from jsonb_to_recordset($17::jsonb) as m(program_id text, from_tier text, to_tier text, cause text)
+       select $1, $3, m.program_id, m.from_tier, m.to_tier, $9, m.cause
+         from jsonb_to_recordset($16::jsonb) as m(program_id text, from_tier text, to_tier text, cause text)
         where exists (select 1 from st)
      )
      select (select count(*)::int from st) as written,
-            case when $18 and $13::jsonb is not null and not exists (select 1 from st)
+            case when $17 and $12::jsonb is not null and not exists (select 1 from st)
                  then till_moved('the loyalty state of customer ' || $3) end as checked`,
     values: [
       sale.workspaceId,
@@ -126,7 +122,6 @@ export async function writeSale(tx: Tx, sale: SaleRecord, options: { commit: boo
       sale.totals.netMinor,
       sale.receipt,
       JSON.stringify(sale.lines),
-      JSON.stringify(sale.discounts),
       new Date(sale.occurredAtMs),
       JSON.stringify(sale.redemptions),
       JSON.stringify(

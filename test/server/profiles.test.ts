@@ -427,7 +427,6 @@ describe("erasure", () => {
   const LEDGERS = [
     "sales",
     "sale_lines",
-    "sale_line_discounts",
     "redemptions",
     "limit_counters",
     "limit_ledger",
