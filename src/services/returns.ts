@@ -53,6 +53,7 @@ import type { Issue } from "../domain/check.js";
 import type { LimitMeasure } from "../domain/promotion.js";
 import type { EventRecord } from "../store/loyalty.js";
 import { loyaltyModel, recordOwnEvents } from "./loyalty.js";
+import { removePointsEvent } from "./points.js";
 import { transaction, type Db, type Tx } from "../store/db.js";
 import { consume, lockCounters, type LedgerEntry } from "../store/limits.js";
 import {
@@ -153,8 +154,13 @@ export async function processReturn(
           $returnId: request.returnId,
         },
       };
+      // The points the return clawed back leave as client.removePoints, as every other removal does.
+      const clawback =
+        points !== null && points.clawedBack > 0
+          ? [removePointsEvent(returnEvent.id, customerId, points.clawedBack, "return", "return", nowMs)]
+          : [];
       const loyalty = await loyaltyModel(tx, workspaceId);
-      await recordOwnEvents(tx, workspaceId, loyalty, null, customerId, [returnEvent], nowMs);
+      await recordOwnEvents(tx, workspaceId, loyalty, null, customerId, [returnEvent, ...clawback], nowMs);
     }
     return { receipt: text, replayed: false };
   });

@@ -1,4 +1,4 @@
-// The promotion lifecycle's own events through the API proves: a staff issue, an entry a sale earns and a reward bought write handbill.assign; an activation writes client.activatePromotion; points burned at the till, by a burn, by a transfer (the giver) and by a purchase write client.removePoints with the points and the reason; each exactly once with an id derived from what it records, under replays and concurrent retries, none for a refused operation, and folded once into the customer's aggregates.
+// The promotion lifecycle's own events through the API proves: a staff issue, an entry a sale earns and a reward bought write handbill.assign; an activation writes client.activatePromotion; points burned at the till, by a burn, by a transfer (the giver), by a purchase and clawed back by a return write client.removePoints with the points and the reason; each exactly once with an id derived from what it records, under replays and concurrent retries, none for a refused operation, and folded once into the customer's aggregates.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { everyUnitAt, insertItems, insertPromotion } from "./fixtures.js";
 import { expectProblem, startServer, type Reply, type TestServer } from "./harness.js";
@@ -209,6 +209,45 @@ describe("points leaving", () => {
       [`burn-${id}.removePoints`, "client.removePoints", { points: 120, reason: "burn" }, "api"],
     ]);
     expect(await aggregatesOf(id)).toMatchObject({ removed: 120 });
+  });
+
+  it("a return writes client.removePoints for the points it clawed back, once however often it is replayed", async () => {
+    const id = await customer();
+    const sale = ok(
+      await server.request<{ saleId: string; points: { earned: number } }>("POST", "/v1/sales", {
+        key: pos,
+        body: {
+          transactionId: `clawed-${id}`,
+          customerId: id,
+          lines: [{ id: "1", sku: "COFFEE", quantity: 4 }],
+        },
+      }),
+      201,
+    );
+    expect(sale.points.earned).toBeGreaterThan(0);
+    const body = {
+      returnId: `back-${id}`,
+      transactionId: `clawed-${id}`,
+      lines: [{ lineId: "1", quantity: 2 }],
+    };
+    const replies = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        server.request<{ points: { clawedBack: number } }>("POST", "/v1/returns", { key: pos, body }),
+      ),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(3).fill(201));
+    const { clawedBack } = replies[0]!.body.points;
+    expect(clawedBack).toBe(Math.floor(sale.points.earned / 2));
+    const removals = (await lifecycleOf(id)).filter(([, type]) => type === "client.removePoints");
+    expect(removals).toEqual([
+      [
+        `${sale.saleId}.return.back-${id}.removePoints`,
+        "client.removePoints",
+        { points: clawedBack, reason: "return" },
+        "return",
+      ],
+    ]);
+    expect(await aggregatesOf(id)).toMatchObject({ removed: clawedBack });
   });
 
   it("a transfer writes client.removePoints for the giver only, once per reference", async () => {
