@@ -155,7 +155,11 @@ export async function applyTierTemplate(
     const bps = template.benefits ?? { green: 500, silver: 800, golden: 1_000 };
     for (const tier of ["green", "silver", "golden"] as const) {
       const id = `${programId}-${tier}`;
-      if (await exists(db, workspaceId, id, nowMs)) {
+      const status = await statusOf(db, workspaceId, id, nowMs);
+      if (status !== null) {
+        // Created by an earlier call that stopped before publishing it: publish it now. A promotion
+        // a marketer paused or ended since stays as it is.
+        if (status === "draft") await changeStatus(db, workspaceId, id, "publish", {}, nowMs);
         promotions.push({ id, created: false });
         continue;
       }
@@ -176,12 +180,11 @@ export async function applyTierTemplate(
   return { programId, definitions, promotions };
 }
 
-async function exists(db: Db, workspaceId: string, id: string, nowMs: number): Promise<boolean> {
+async function statusOf(db: Db, workspaceId: string, id: string, nowMs: number): Promise<string | null> {
   try {
-    await readPromotion(db, workspaceId, id, nowMs);
-    return true;
+    return (await readPromotion(db, workspaceId, id, nowMs)).status;
   } catch (error) {
-    if (error instanceof Problem && error.status === 404) return false;
+    if (error instanceof Problem && error.status === 404) return null;
     throw error;
   }
 }

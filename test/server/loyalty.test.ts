@@ -522,3 +522,46 @@ describe("a customer's first sale writes their loyalty state in the sale's own s
     expect((await stateOf("rush")).purchases).toBe(16);
   });
 });
+
+describe("the tier template, called again", () => {
+  it("keeps what exists, and publishes a tier promotion an earlier call created but did not publish", async () => {
+    const ws = await server.newWorkspace({ currency: "PLN", timeZone: "Europe/Warsaw" });
+    const as = { key: ws.admin };
+    // What an earlier call leaves when it stops between creating and publishing the Golden benefit.
+    const draft = await server.request("POST", "/v1/promotions", {
+      ...as,
+      body: {
+        id: "loyalty-golden",
+        name: "Golden tier: 10 % off",
+        type: "loyalty",
+        schedule: { startsAt: "2026-01-01T00:00:00Z" },
+        eligibility: { kind: "tiers", programId: "loyalty", tierIds: ["golden"] },
+        conditions: [],
+        benefit: { kind: "cart", value: { kind: "percentage", bps: 1_000 } },
+      },
+    });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    const reply = await server.request<{ promotions: { id: string; created: boolean }[] }>(
+      "POST",
+      "/v1/loyalty/templates/tiers",
+      { ...as, body: {} },
+    );
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(reply.body.promotions).toEqual([
+      { id: "loyalty-green", created: true },
+      { id: "loyalty-silver", created: true },
+      { id: "loyalty-golden", created: false },
+    ]);
+    for (const id of ["loyalty-green", "loyalty-silver", "loyalty-golden"]) {
+      const read = await server.request<{ status: string }>("GET", `/v1/promotions/${id}`, as);
+      expect([id, read.body.status]).toEqual([id, "active"]);
+    }
+    // Again: nothing new, nothing changed.
+    const again = await server.request<{ promotions: { created: boolean }[] }>(
+      "POST",
+      "/v1/loyalty/templates/tiers",
+      { ...as, body: {} },
+    );
+    expect(again.body.promotions.map((p) => p.created)).toEqual([false, false, false]);
+  });
+});
