@@ -18,9 +18,9 @@ import {
   consume,
   counterId,
   lockCounters,
-  readCounters,
   sumLedgerSince,
   type CounterKey,
+  type CounterRow,
   type LedgerEntry,
 } from "../store/limits.js";
 import {
@@ -108,7 +108,7 @@ export async function price(
     cartStacking: workspace.cartStacking,
     productStacking: workspace.productStacking,
   };
-  const limits = new LimitReader(q, workspace, options, request.customerId, codes);
+  const limits = new LimitReader(q, workspace, options, request.customerId, codes, facts.counters);
   let evaluation: Evaluation;
   for (let round = 0; ; round++) {
     evaluation = evaluate(promotions.index, {
@@ -344,6 +344,8 @@ class LimitReader {
     private readonly options: PricingOptions,
     private readonly customerId: string | undefined,
     private readonly codes: ReadonlyMap<string, string>,
+    /** Every counter the basket may need, read with the facts (store/pricing.ts). */
+    private readonly prefetched: readonly CounterRow[],
   ) {}
 
   hasRead(promotionId: string): boolean {
@@ -372,9 +374,11 @@ class LimitReader {
       }
     }
     const keys = wanted.map((w) => w.key);
+    // A quote or an optimistic sale prices with the counters read with the facts; the locked path
+    // reads them again under lock.
     const rows = this.options.lock
       ? await lockCounters(this.options.lock, this.workspace.id, keys)
-      : await readCounters(this.q, this.workspace.id, keys);
+      : this.prefetched;
     const counters = new Map(rows.map((r) => [counterId(r), r]));
     const rolling = wanted.filter((w) => w.rule.window.kind === "rolling");
     const sums = await sumLedgerSince(

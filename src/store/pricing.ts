@@ -5,6 +5,7 @@ import type { ScalarValue } from "../domain/loyalty/definitions.js";
 import type { ProfileState } from "../domain/loyalty/state.js";
 import type { Promotion } from "../domain/promotion.js";
 import type { Queryable } from "./db.js";
+import type { CounterRow } from "./limits.js";
 import type { WalletFact } from "./wallet.js";
 import type { WorkspaceRow } from "./workspaces.js";
 
@@ -127,6 +128,12 @@ export interface PricingFacts {
   readonly wallet: WalletFact[];
   /** Seed 002: the customer's chosen products per personalized promotion (customer_product_lists). */
   readonly productChoices: { promotionId: string; skus: string[] }[];
+  /**
+   * The counters of the published promotions whose subject is global, the customer or one of the
+   * basket's codes: every counter pricing may need, so none is read afterwards (a missing one is
+   * unused). Not locked: a sale checks them again at commit.
+   */
+  readonly counters: CounterRow[];
 }
 
 export interface SaleClaim {
@@ -157,6 +164,7 @@ export async function loadPricingFacts(
     pointsRules: unknown;
     wallet: WalletFact[];
     productChoices: { promotionId: string; skus: string[] }[];
+    counters: (Omit<CounterRow, "cycleStart"> & { cycleStart: string })[];
   }>({
     name: "till_pricing_facts",
     text: `with claim as (
@@ -202,7 +210,13 @@ export async function loadPricingFacts(
          (select coalesce(json_agg(pl), '[]') from (
             select promotion_id as "promotionId", skus from customer_product_lists
              where workspace_id = $1 and customer_id = $6) pl) as "productChoices",
-         (select rules from points_rules where workspace_id = $1) as "pointsRules"`,
+         (select rules from points_rules where workspace_id = $1) as "pointsRules",
+         (select coalesce(json_agg(lc), '[]') from (
+            select c.promotion_id as "promotionId", c.rule, c.subject, c.cycle_start as "cycleStart", c.used
+              from limit_counters c
+              join promotions p on p.workspace_id = c.workspace_id and p.id = c.promotion_id
+             where c.workspace_id = $1 and p.status = 'published'
+               and c.subject = any(array_cat(array['', $6::text], $9::text[]))) lc) as counters`,
     values: [
       workspaceId,
       claim?.saleId ?? null,
@@ -231,5 +245,6 @@ export async function loadPricingFacts(
     wallet: row.wallet,
     productChoices: row.productChoices,
     pointsRules: row.pointsRules,
+    counters: row.counters.map((c) => ({ ...c, cycleStart: new Date(c.cycleStart) })),
   };
 }
