@@ -1,12 +1,13 @@
 // Applying one Plan inside a pricing run: form benefit instances (pick the benefit's units, set aside
 // the units that trigger it), value them as parts, cap by the limits, and commit.
 import { allocate, percentOf } from "../domain/money.js";
-import type { Benefit, ProductBenefit, ProductValue } from "../domain/promotion.js";
+import type { ProductBenefit } from "../domain/promotion.js";
+import type { CompiledValue } from "./compile.js";
 import type { EvalContext } from "./context.js";
 import type { Plan } from "./plan.js";
 import { assertNever } from "./scope.js";
 import type { Shortfall } from "./types.js";
-import type { Cursor, Pick, RunState } from "./units.js";
+import { FRESH, OPEN, TOUCHED, type Cursor, type Pick, type RunState } from "./units.js";
 
 /** Trigger units an "over and above" instance could not set aside: how many, for which condition. */
 export interface Missing {
@@ -24,27 +25,44 @@ export interface Outcome {
   readonly blocked: "units" | Missing | null;
 }
 
+/** The outcomes of a promotion that gave nothing, shared: most promotions of a dense basket end so. */
+const NOTHING: Outcome = Object.freeze({
+  discount: 0,
+  instances: 0,
+  units: 0,
+  cappedBy: undefined,
+  blocked: null,
+});
+const UNITS_TAKEN: Outcome = Object.freeze({
+  discount: 0,
+  instances: 0,
+  units: 0,
+  cappedBy: undefined,
+  blocked: "units",
+});
+
 export function applyPlan(run: RunState, plan: Plan): Outcome {
   return plan.isCart ? applyCart(run, plan) : applyProducts(run, plan);
 }
 
 function applyCart(run: RunState, plan: Plan): Outcome {
-  const benefit = plan.p.benefit as Exclude<Benefit, ProductBenefit>;
+  const value = plan.p.shape.value;
   const weights = run.net;
   let net = 0;
   for (const w of weights) net += w;
   const base = Math.min(net, plan.tenderCap);
   let instances = 1;
   let discount: number;
-  if (benefit.value.kind === "percentage") {
-    discount = percentOf(base, benefit.value.bps);
+  if (value.kind === "percentage") {
+    discount = percentOf(base, value.bps);
   } else {
     instances = Math.min(plan.instancesMax, plan.caps.times);
-    discount = Math.min(benefit.value.amountMinor * instances, base);
+    discount = Math.min(value.amountMinor * instances, base);
   }
   let cappedBy =
-    benefit.value.kind === "fixed_amount" && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
+    value.kind === "fixed_amount" && instances < plan.instancesMax ? plan.caps.timesRule : undefined;
   if (discount > plan.caps.discount) [discount, cappedBy] = [plan.caps.discount, plan.caps.discountRule];
+  if (discount <= 0 && cappedBy === undefined) return NOTHING;
   if (discount > 0) {
     const parts = allocate(discount, weights);
     parts.forEach((amount, line) => amount > 0 && run.discountLine(plan.p.index, line, amount));
@@ -53,49 +71,49 @@ function applyCart(run: RunState, plan: Plan): Outcome {
 }
 
 function applyProducts(run: RunState, plan: Plan): Outcome {
-  const benefit = plan.p.benefit as ProductBenefit;
-  if (takesEveryUnit(plan, benefit)) return applyToEveryUnit(run, plan, benefit);
+  const shape = plan.p.shape;
+  if (shape.everyUnit && !Number.isFinite(plan.caps.discount)) return applyToEveryUnit(run, plan);
   if (!run.couldTake(plan.groups, plan.exclusive)) {
     // No instance can form (the dense case: earlier promotions took every unit). The general path
     // would reach the same answer after setting up and failing to pick.
-    return {
-      discount: 0,
-      instances: 0,
-      units: 0,
-      cappedBy: undefined,
-      blocked: contested(run, plan) ? "units" : null,
-    };
+    return contested(run, plan) ? UNITS_TAKEN : NOTHING;
   }
-  const groups = orderedGroups(run.ctx, plan, benefit);
+  const benefit = plan.p.benefit as ProductBenefit;
+  const groups = orderedGroups(run.ctx, plan);
   const triggerHolds: Pick[] = [];
   const application: Application = {
     run,
     plan,
-    benefit,
+    target: benefit.target,
     groups,
     cursors: groups.map(() => ({ position: 0 })),
     triggerHolds,
+    triggerOrder: null,
+    picksBefore: 0,
+    triggersBefore: 0,
   };
   const parts: Pick[] = [];
-  const byAmount = benefit.repeat?.kpi === "amount";
+  const byAmount = shape.repeatKpi === "amount";
   const cap = Math.min(plan.instancesMax, plan.caps.times);
   let instances = 0;
   let blocked: Outcome["blocked"] = null;
   while (instances < cap) {
-    const formed = formInstance(application);
-    if (!Array.isArray(formed)) {
+    const from = parts.length;
+    const formed = formInstance(application, parts);
+    if (formed !== null) {
       // Units missing while no other promotion touched them means there was nothing to discount.
       if (instances === 0) blocked = formed === "units" && !contested(run, plan) ? null : formed;
       break;
     }
     // "For every 500 spent, 50 off": one set of units, the amount once per instance.
     const multiplier = byAmount ? cap : 1;
-    valueInto(benefit.value, formed, run.ctx, multiplier);
-    for (const pick of formed) parts.push(pick);
+    valueInto(shape.value, parts, from, run.ctx, multiplier);
     instances += multiplier;
   }
   let cappedBy =
-    instances > 0 && instances === plan.caps.times && cutShort(application) ? plan.caps.timesRule : undefined;
+    instances > 0 && instances === plan.caps.times && cutShort(application, parts)
+      ? plan.caps.timesRule
+      : undefined;
   run.release(triggerHolds);
   let discount = parts.reduce((sum, part) => sum + part.amount, 0);
   if (discount > plan.caps.discount) {
@@ -113,36 +131,29 @@ function applyProducts(run: RunState, plan: Plan): Outcome {
 
 /**
  * The most common product benefit: a per-unit value (percentage, exact price, free) on every unit it
- * may take, as one instance, with no discount cap. Which units and in which order do not matter
- * then, so it walks the segments directly: the same result as the general path, without picking.
+ * may take, as one instance, with no discount cap (`shape.everyUnit`, compile.ts). Which units and in
+ * which order do not matter then, so it walks the segments directly: the same result as the general
+ * path, without picking.
  */
-function takesEveryUnit(plan: Plan, benefit: ProductBenefit): boolean {
-  const { target, value } = benefit;
-  if (benefit.repeat !== undefined || Number.isFinite(plan.caps.discount)) return false;
-  if (value.kind !== "percentage" && value.kind !== "exact_price" && value.kind !== "free_product")
-    return false;
-  if (target.kind === "selected_in_condition") return true;
-  // "Over and above" with line conditions must set trigger units aside: the general path does.
-  const overAndAbove = target.kind === "sku" || target.kind === "selector";
-  return overAndAbove && target.quantity.kind === "all" && plan.p.triggerScopeIds.length === 0;
-}
-
-function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): Outcome {
-  const value = benefit.value;
+function applyToEveryUnit(run: RunState, plan: Plan): Outcome {
+  const value = plan.p.shape.value;
   const promotion = plan.p.index;
   let discount = 0;
   let units = 0;
   let available = false;
   let touched = false;
+  const takeable = plan.exclusive ? FRESH : OPEN;
   for (const line of plan.groups[0]!) {
+    const flags = run.flags[line]!;
+    touched ||= (flags & TOUCHED) !== 0;
+    if ((flags & takeable) === 0) continue;
+    available = true;
     const price = run.ctx.lines[line]!.price;
     const percentOff = value.kind === "percentage" ? percentOf(price, value.bps) : 0;
     let lineAmount = 0;
     let lineUnits = 0;
     for (const segment of run.segments[line]!) {
-      touched ||= segment.touched;
       if (segment.owner >= 0 || segment.remaining <= 0 || (plan.exclusive && segment.touched)) continue;
-      available = true;
       const perUnit =
         value.kind === "percentage"
           ? Math.min(percentOff, segment.remaining)
@@ -157,6 +168,7 @@ function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): O
       lineUnits += segment.count;
     }
     if (lineAmount > 0) {
+      run.refresh(line);
       run.net[line]! -= lineAmount;
       run.shares.push({ promotion, line, amount: lineAmount, units: lineUnits });
       discount += lineAmount;
@@ -164,50 +176,55 @@ function applyToEveryUnit(run: RunState, plan: Plan, benefit: ProductBenefit): O
     }
   }
   // As in the general path: nothing to take while another promotion discounted these lines is "units".
-  const blocked = discount === 0 && !available && touched ? "units" : null;
-  return { discount, instances: discount > 0 ? 1 : 0, units, cappedBy: undefined, blocked };
+  if (discount === 0) return !available && touched ? UNITS_TAKEN : NOTHING;
+  return { discount, instances: 1, units, cappedBy: undefined, blocked: null };
 }
 
 /** One product promotion being applied: where its walk over each group stands, what it set aside. */
 interface Application {
   readonly run: RunState;
   readonly plan: Plan;
-  readonly benefit: ProductBenefit;
+  /** The benefit's target, read from the definition once per promotion rather than per instance. */
+  readonly target: ProductBenefit["target"];
   /** The plan's groups in the order the benefit takes units. */
   readonly groups: readonly (readonly number[])[];
   readonly cursors: readonly Cursor[];
   /** Trigger units set aside by the instances formed so far; released when the promotion is done. */
   readonly triggerHolds: Pick[];
+  /** The trigger lines most expensive first, for `repeat` (found on first use). */
+  triggerOrder: readonly number[] | null;
+  /** Where the picks and trigger holds of the instance being formed start (to undo it). */
+  picksBefore: number;
+  triggersBefore: number;
 }
 
-/** Sets aside the units of one instance, or says why none can be formed. */
-function formInstance(application: Application): Pick[] | "units" | Missing {
-  const { run, plan, benefit, groups, cursors, triggerHolds } = application;
-  const picks: Pick[] = [];
-  const triggers: Pick[] = [];
-  const fail = (why: "units" | Missing): "units" | Missing => {
-    run.release(picks);
-    run.release(triggers);
-    return why;
-  };
-  const target = benefit.target;
+/**
+ * Sets aside the units of one instance, appended to `picks` (and its trigger units to the
+ * application's), or says why none can be formed and sets nothing aside. Appending to the
+ * promotion's own lists rather than to new ones per instance: "each unit" benefits form dozens.
+ */
+function formInstance(application: Application, picks: Pick[]): "units" | Missing | null {
+  const { run, plan, target, groups, cursors } = application;
+  const shape = plan.p.shape;
+  const triggers = application.triggerHolds;
+  application.picksBefore = picks.length;
+  application.triggersBefore = triggers.length;
+  const fail = (why: "units" | Missing): "units" | Missing => undoInstance(application, picks, why);
   switch (target.kind) {
     case "selected_in_condition": {
-      const wanted = benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : Infinity;
+      const wanted = shape.repeatKpi === "quantity" ? shape.repeatPer : Infinity;
       const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks, cursors[0]!);
       if (got === 0 || (Number.isFinite(wanted) && got < wanted)) return fail("units");
       break;
     }
     case "sku":
     case "selector": {
-      const mode = target.quantity;
-      const perInstance = mode.kind === "all" && benefit.repeat?.kpi === "quantity" ? benefit.repeat.per : 0;
-      const wanted =
-        perInstance ||
-        (mode.kind === "all" ? Infinity : mode.kind === "custom" ? mode.units : conditionQuantity(plan));
+      const all = shape.quantityUnits === Infinity;
+      const perInstance = all && shape.repeatKpi === "quantity" ? shape.repeatPer : 0;
+      const wanted = perInstance || shape.quantityUnits;
       const got = run.pickBenefit(groups[0]!, wanted, plan.exclusive, picks, cursors[0]!);
       if (got === 0 || got < perInstance) return fail("units");
-      const missing = reserveTriggers(run, plan, benefit, triggers);
+      const missing = reserveTriggers(application, triggers);
       if (missing !== null) return fail(missing);
       break;
     }
@@ -228,15 +245,21 @@ function formInstance(application: Application): Pick[] | "units" | Missing {
             : run.pickBenefit(lines, set.discountedUnits, plan.exclusive, picks, cursors[i]!);
         if (set.discountedUnits !== undefined && got === 0) return fail("units");
         const rest = set.requiredQuantity - got;
-        if (rest > 0 && !run.pickTrigger(run.ctx.ordered(lines, true), { units: rest }, triggers).ok)
+        if (rest > 0 && run.pickTrigger(run.ctx.ordered(lines, true), rest, true, triggers) > 0)
           return fail("units");
       }
       break;
     default:
       return assertNever(target);
   }
-  triggerHolds.push(...triggers);
-  return picks;
+  return null;
+}
+
+/** An instance that could not form gives back what it set aside. */
+function undoInstance(application: Application, picks: Pick[], why: "units" | Missing): "units" | Missing {
+  application.run.releaseFrom(picks, application.picksBefore);
+  application.run.releaseFrom(application.triggerHolds, application.triggersBefore);
+  return why;
 }
 
 /**
@@ -244,100 +267,117 @@ function formInstance(application: Application): Pick[] | "units" | Missing {
  * instance needs `per` more units (or spend) of the trigger scope; without, each line condition's
  * threshold must be met again by units the benefit did not pick.
  */
-function reserveTriggers(
-  run: RunState,
-  plan: Plan,
-  benefit: ProductBenefit,
-  triggers: Pick[],
-): Missing | null {
+function reserveTriggers(application: Application, triggers: Pick[]): Missing | null {
+  const { run, plan } = application;
   if (plan.p.triggerScopeIds.length === 0) return null;
   const ordered = (lines: readonly number[]): readonly number[] => run.ctx.ordered(lines, true);
-  const repeat = benefit.repeat;
-  if (repeat) {
-    const need = repeat.kpi === "quantity" ? { units: repeat.per } : { amount: repeat.per };
-    const result = run.pickTrigger(ordered(plan.triggerLines), need, triggers);
-    if (result.ok) return null;
-    const kind = repeat.kpi === "quantity" ? "quantity" : "amount";
+  const { repeatKpi, repeatPer } = plan.p.shape;
+  if (repeatKpi !== undefined) {
+    const byUnits = repeatKpi === "quantity";
+    application.triggerOrder ??= ordered(plan.triggerLines);
+    const missing = run.pickTrigger(application.triggerOrder, repeatPer, byUnits, triggers);
+    if (missing === 0) return null;
+    const kind = byUnits ? "quantity" : "amount";
     const first = plan.p.conditions.findIndex((c) => c.scopeId >= 0);
-    return { shortfall: { kind, missing: result.missing }, ...(first >= 0 ? { conditionIndex: first } : {}) };
+    return { shortfall: { kind, missing }, ...(first >= 0 ? { conditionIndex: first } : {}) };
   }
   for (let index = 0; index < plan.p.conditions.length; index++) {
     const c = plan.p.conditions[index]!;
-    const def = c.def;
-    if (def.kind !== "line_quantity" && def.kind !== "line_amount") continue;
-    if (def.op !== "gte" && def.op !== "gt") continue;
-    const bump = def.op === "gt" ? 1 : 0;
-    const need =
-      def.kind === "line_quantity" ? { units: def.quantity + bump } : { amount: def.amountMinor + bump };
-    const result = run.pickTrigger(ordered(run.ctx.match(c.scopeId).lines), need, triggers);
-    if (!result.ok) {
-      const kind = def.kind === "line_quantity" ? "quantity" : "amount";
-      return { shortfall: { kind, missing: result.missing }, conditionIndex: index };
-    }
+    if (c.kind !== "line_quantity" && c.kind !== "line_amount") continue;
+    if (c.op !== "gte" && c.op !== "gt") continue;
+    const goal = c.threshold + (c.op === "gt" ? 1 : 0);
+    const byUnits = c.kind === "line_quantity";
+    const missing = run.pickTrigger(ordered(run.ctx.match(c.scopeId).lines), goal, byUnits, triggers);
+    if (missing > 0)
+      return { shortfall: { kind: byUnits ? "quantity" : "amount", missing }, conditionIndex: index };
   }
   return null;
 }
 
 /** The times cap stopped the benefit while the basket held units for one more instance. */
-function cutShort(application: Application): boolean {
-  const { run, plan, benefit } = application;
-  if (plan.caps.times >= plan.instancesMax || benefit.repeat?.kpi === "amount") return false;
-  const probe = formInstance(application);
-  if (!Array.isArray(probe)) return false;
-  run.release(probe);
+function cutShort(application: Application, parts: Pick[]): boolean {
+  const { run, plan } = application;
+  if (plan.caps.times >= plan.instancesMax || plan.p.shape.repeatKpi === "amount") return false;
+  const from = parts.length;
+  if (formInstance(application, parts) !== null) return false;
+  run.releaseFrom(parts, from);
   return true;
 }
 
 /** Some unit the plan could take carries another promotion's product discount. */
 function contested(run: RunState, plan: Plan): boolean {
-  return plan.groups.some((lines) => lines.some((line) => run.segments[line]!.some((s) => s.touched)));
-}
-
-function conditionQuantity(plan: Plan): number {
-  const condition = plan.p.def.conditions.find((c) => c.kind === "line_quantity");
-  return condition?.kind === "line_quantity" ? Math.max(condition.quantity, 1) : 1;
+  return run.anyLine(plan.groups, TOUCHED);
 }
 
 /** Lines of each benefit group in the order the benefit takes units (computed once per plan). */
-function orderedGroups(
-  ctx: EvalContext,
-  plan: Plan,
-  benefit: ProductBenefit,
-): readonly (readonly number[])[] {
+function orderedGroups(ctx: EvalContext, plan: Plan): readonly (readonly number[])[] {
   if (plan.ordered === null) {
-    const mostExpensive = benefit.unitOrder === "most_expensive_first";
+    const mostExpensive = plan.p.shape.mostExpensiveFirst;
     plan.ordered = plan.groups.map((g) => ctx.ordered(g, mostExpensive));
   }
   return plan.ordered;
 }
 
-/** Values picked units: sets each pick's amount. Prices are what is left to pay, so stacked discounts never overlap. */
-function valueInto(value: ProductValue, picks: readonly Pick[], ctx: EvalContext, multiplier: number): void {
+/**
+ * Values the picks of one instance, `parts` from index `from` on: sets each pick's amount. Prices
+ * are what is left to pay, so stacked discounts never overlap.
+ */
+function valueInto(
+  value: CompiledValue,
+  parts: readonly Pick[],
+  from: number,
+  ctx: EvalContext,
+  multiplier: number,
+): void {
   switch (value.kind) {
     case "percentage":
-      for (const p of picks)
+      for (let i = from; i < parts.length; i++) {
+        const p = parts[i]!;
         p.amount = Math.min(percentOf(ctx.lines[p.line]!.price, value.bps), p.segment.remaining) * p.units;
+      }
       return;
     case "exact_price":
-      for (const p of picks) p.amount = Math.max(p.segment.remaining - value.amountMinor, 0) * p.units;
+      for (let i = from; i < parts.length; i++) {
+        const p = parts[i]!;
+        p.amount = Math.max(p.segment.remaining - value.amountMinor, 0) * p.units;
+      }
       return;
     case "free_product":
-      for (const p of picks) p.amount = p.segment.remaining * p.units;
+      for (let i = from; i < parts.length; i++) {
+        const p = parts[i]!;
+        p.amount = p.segment.remaining * p.units;
+      }
       return;
     case "fixed_amount":
-      return spread(picks, (worth) => Math.min(value.amountMinor * multiplier, worth));
     case "fixed_target_amount":
-      return spread(picks, (worth) => Math.max(worth - value.amountMinor, 0));
+      return spread(parts, from, value, multiplier);
     default:
-      return assertNever(value);
+      return assertNever(value.kind);
   }
 }
 
-/** One amount for a group of units, spread over them in proportion to what is left to pay. */
-function spread(picks: readonly Pick[], amountFor: (worth: number) => number): void {
-  const weights = picks.map((p) => p.units * p.segment.remaining);
-  const amount = amountFor(weights.reduce((a, b) => a + b, 0));
+/**
+ * One amount for the units of an instance (`parts` from `from` on), spread over them in proportion
+ * to what is left to pay: the fixed amount (times the multiplier), at most their worth, or for a
+ * bundle price what they are worth above it.
+ */
+function spread(parts: readonly Pick[], from: number, value: CompiledValue, multiplier: number): void {
+  let worth = 0;
+  for (let i = from; i < parts.length; i++) worth += parts[i]!.units * parts[i]!.segment.remaining;
+  const amount =
+    value.kind === "fixed_amount"
+      ? Math.min(value.amountMinor * multiplier, worth)
+      : Math.max(worth - value.amountMinor, 0);
   if (amount <= 0) return;
-  const shares = allocate(amount, weights);
+  // One pick takes it all (what allocate would give it): most instances of "each unit" benefits.
+  if (parts.length - from === 1) {
+    parts[from]!.amount = amount;
+    return;
+  }
+  const picks = parts.slice(from);
+  const shares = allocate(
+    amount,
+    picks.map((p) => p.units * p.segment.remaining),
+  );
   picks.forEach((p, i) => (p.amount = shares[i]!));
 }

@@ -3,8 +3,8 @@
 // Pure: no clock, no I/O; see docs/engine.md for every rule.
 import type { PromotionIndex, CompiledPromotion } from "./compile.js";
 import { EvalContext } from "./context.js";
-import { rejectionMessage } from "./explain.js";
-import { checkGates, type Refusal } from "./gates.js";
+import { REFUSED, refusal as refused, rejectionMessage } from "./explain.js";
+import { checkGates, isRefusal, type Refusal } from "./gates.js";
 import { buildPlan, type Plan } from "./plan.js";
 import { choose, type Choice } from "./stacking.js";
 import type { LineShare } from "./units.js";
@@ -19,21 +19,23 @@ import type {
 
 export function evaluate(index: PromotionIndex, input: EvaluationInput): Evaluation {
   const ctx = new EvalContext(index, input);
+  const looked = lookedAt(index, ctx);
+  // Aligned with `looked`: the gate or plan refusal, or null for a promotion that became a plan.
+  const refusals: (Refusal | null)[] = new Array(looked.length);
   const plans: Plan[] = [];
-  const refusals: { p: CompiledPromotion; refusal: Refusal }[] = [];
-  for (const p of lookedAt(index, ctx)) {
-    const gateRefusal = checkGates(p, ctx);
-    const planned = gateRefusal ?? buildPlan(p, ctx);
-    if ("code" in planned) refusals.push({ p, refusal: planned });
-    else plans.push(planned);
+  for (let k = 0; k < looked.length; k++) {
+    const p = looked[k]!;
+    const planned = checkGates(p, ctx) ?? buildPlan(p, ctx);
+    if (isRefusal(planned)) refusals[k] = planned;
+    else {
+      refusals[k] = null;
+      plans.push(planned);
+    }
   }
   const choice: Choice | null = plans.length > 0 ? choose(ctx, plans) : null;
-  // Both lists are in rank order already: merge rather than sort.
-  let explained = choice ? mergeByRank(refusals, stackingRefusals(plans, choice)) : refusals;
-  if (input.explainAll) {
-    explained = [...explained, ...notLookedAt(index, plans, explained)].sort((a, b) => a.p.rank - b.p.rank);
-  }
-  return assemble(ctx, plans, choice, explained);
+  const evaluation = assemble(ctx, looked, refusals, plans, choice);
+  ctx.release();
+  return evaluation;
 }
 
 /** The promotions this basket touches through its lines' facts, plus those touching no product; by rank. */
@@ -45,107 +47,170 @@ function lookedAt(index: PromotionIndex, ctx: EvalContext): CompiledPromotion[] 
   }
   const epoch = ++scratch.epoch;
   const seen = scratch.seen;
-  const ranks: number[] = [];
-  const add = (i: number): void => {
-    if (seen[i] === epoch) return;
-    seen[i] = epoch;
-    ranks.push(index.promotions[i]!.rank);
+  const ranks = scratch.ranks;
+  let count = 0;
+  const look = (list: readonly number[]): void => {
+    for (let k = 0; k < list.length; k++) {
+      const rank = list[k]!;
+      if (seen[rank] === epoch) continue;
+      seen[rank] = epoch;
+      ranks[count++] = rank;
+    }
   };
-  for (const i of index.alwaysLooked) add(i);
-  for (const scopeId of ctx.touchedScopeIds()) for (const i of index.promotionsByScope[scopeId]!) add(i);
-  // Ranks are distinct small integers: a typed-array sort needs no comparator.
-  const sorted = Int32Array.from(ranks).sort();
-  const found: CompiledPromotion[] = new Array(sorted.length);
-  for (let k = 0; k < sorted.length; k++) found[k] = index.byRank[sorted[k]!]!;
+  look(index.alwaysLooked);
+  for (const scopeId of ctx.touchedScopeIds()) look(index.promotionsByScope[scopeId]!);
+  const found: CompiledPromotion[] = new Array(count);
+  const byRank = index.byRank;
+  if (count * 8 >= byRank.length) {
+    // A good part of the set: walking the marks in rank order is cheaper than sorting.
+    let k = 0;
+    for (let rank = 0; k < count; rank++) if (seen[rank] === epoch) found[k++] = byRank[rank]!;
+  } else {
+    // Ranks are distinct small integers: a typed-array sort needs no comparator.
+    const sorted = ranks.subarray(0, count).sort();
+    for (let k = 0; k < count; k++) found[k] = byRank[sorted[k]!]!;
+  }
   return found;
 }
 
-/** Why each qualifying plan that gave nothing in the chosen combination did not apply. */
-function stackingRefusals(
-  plans: readonly Plan[],
-  choice: Choice,
-): { p: CompiledPromotion; refusal: Refusal }[] {
-  const { outcomes, state } = choice.best;
-  const applied = plans.filter((_, i) => (outcomes[i]?.discount ?? 0) > 0);
-  const cartExclusive = applied.find((a) => a.p.exclusiveAtCartLevel);
-  const firstCart = applied.find((a) => a.isCart);
-  // The first promotion (by rank) that discounted each line: who holds what a rejected plan wanted.
-  const promotions = choice.best.state.ctx.index.promotions;
-  const holder: (CompiledPromotion | undefined)[] = new Array(state.ctx.lines.length);
-  for (const share of state.shares) {
-    const known = holder[share.line];
-    const p = promotions[share.promotion]!;
-    if (known === undefined || p.rank < known.rank) holder[share.line] = p;
+/**
+ * Who a plan that gave nothing lost to, in the chosen combination: the exclusive-at-cart-level
+ * promotion that applied, or for a cart benefit the first cart benefit that applied, or the first
+ * promotion (by rank) that discounted one of its lines. Built once per evaluation.
+ */
+class Winners {
+  private readonly cartExclusive: CompiledPromotion | undefined;
+  private readonly firstCart: CompiledPromotion | undefined;
+  private readonly firstApplied: CompiledPromotion | undefined;
+  /** The first promotion (by rank) that discounted each line. */
+  private readonly holder: (CompiledPromotion | undefined)[];
+  /** Plans of one scope share its line array, and so their answer. */
+  private readonly byLines = new Map<readonly number[], CompiledPromotion | undefined>();
+  /** The stacking refusals naming each winner, shared by the plans it beat (message written once). */
+  private readonly unitsTaken = new Map<CompiledPromotion, Refusal>();
+  private readonly excluded = new Map<CompiledPromotion, Refusal>();
+
+  constructor(plans: readonly Plan[], choice: Choice) {
+    const { outcomes, state } = choice.best;
+    for (let i = 0; i < plans.length; i++) {
+      if ((outcomes[i]?.discount ?? 0) <= 0) continue;
+      const p = plans[i]!.p;
+      this.firstApplied ??= p;
+      if (p.exclusiveAtCartLevel) this.cartExclusive ??= p;
+      if (plans[i]!.isCart) this.firstCart ??= p;
+    }
+    const promotions = state.ctx.index.promotions;
+    this.holder = new Array(state.ctx.lines.length);
+    for (const share of state.shares) {
+      const known = this.holder[share.line];
+      const p = promotions[share.promotion]!;
+      if (known === undefined || p.rank < known.rank) this.holder[share.line] = p;
+    }
   }
-  const winnerOver = (plan: Plan): string | undefined => {
-    if (cartExclusive) return cartExclusive.p.id;
-    if (plan.isCart) return (firstCart ?? applied[0])?.p.id;
+
+  /** The refusal of a plan that lost to the winner over it, or (none found) without a name. */
+  refusal(code: "excluded_by_exclusive" | "units_taken", plan: Plan): Refusal {
+    const winner = this.over(plan);
+    if (winner === undefined) return REFUSED[code];
+    const known = code === "units_taken" ? this.unitsTaken : this.excluded;
+    let refusal = known.get(winner);
+    if (refusal === undefined) {
+      const message = rejectionMessage(refused(code, { detail: winner.id }), "", []);
+      refusal = refused(code, { detail: winner.id, message });
+      known.set(winner, refusal);
+    }
+    return refusal;
+  }
+
+  private over(plan: Plan): CompiledPromotion | undefined {
+    if (this.cartExclusive) return this.cartExclusive;
+    if (plan.isCart) return this.firstCart ?? this.firstApplied;
+    // A plan that gave nothing holds no line, so the holder found is never the plan itself.
     let best: CompiledPromotion | undefined;
     for (const group of plan.groups) {
-      for (const line of group) {
-        const p = holder[line];
-        if (p && p !== plan.p && (best === undefined || p.rank < best.rank)) best = p;
-      }
+      const holder = this.holderOf(group);
+      if (holder && (best === undefined || holder.rank < best.rank)) best = holder;
     }
-    return (best ?? applied[0]?.p)?.id;
-  };
-  const result: { p: CompiledPromotion; refusal: Refusal }[] = [];
-  plans.forEach((plan, i) => {
-    const outcome = outcomes[i];
-    if (outcome && outcome.discount > 0) return;
-    let refusal: Refusal;
-    if (!outcome) refusal = withBy("excluded_by_exclusive", winnerOver(plan));
-    else if (outcome.blocked !== null && outcome.blocked !== "units") {
-      refusal = { code: "condition_not_met", ...outcome.blocked };
-    } else if (outcome.blocked === "units") refusal = withBy("units_taken", winnerOver(plan));
-    else refusal = { code: "no_discount" };
-    result.push({ p: plan.p, refusal });
-  });
-  return result;
-}
-
-function withBy(code: "excluded_by_exclusive" | "units_taken", by: string | undefined): Refusal {
-  return by === undefined ? { code } : { code, detail: by };
-}
-
-type Explained = { p: CompiledPromotion; refusal: Refusal };
-
-function mergeByRank(a: readonly Explained[], b: readonly Explained[]): Explained[] {
-  const merged: Explained[] = new Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  for (let k = 0; k < merged.length; k++) {
-    merged[k] = j >= b.length || (i < a.length && a[i]!.p.rank < b[j]!.p.rank) ? a[i++]! : b[j++]!;
+    return best ?? this.firstApplied;
   }
-  return merged;
+
+  private holderOf(lines: readonly number[]): CompiledPromotion | undefined {
+    if (this.byLines.has(lines)) return this.byLines.get(lines);
+    let best: CompiledPromotion | undefined;
+    for (const line of lines) {
+      const p = this.holder[line];
+      if (p && (best === undefined || p.rank < best.rank)) best = p;
+    }
+    this.byLines.set(lines, best);
+    return best;
+  }
 }
 
-function notLookedAt(
-  index: PromotionIndex,
+/** Why a qualifying plan gave nothing in the chosen combination; null when it applied. */
+function stackingRefusal(plan: Plan, i: number, choice: Choice, winners: Winners): Refusal | null {
+  const outcome = choice.best.outcomes[i];
+  if (outcome && outcome.discount > 0) return null;
+  if (!outcome) return winners.refusal("excluded_by_exclusive", plan);
+  if (outcome.blocked === "units") return winners.refusal("units_taken", plan);
+  if (outcome.blocked !== null) return refused("condition_not_met", outcome.blocked);
+  return REFUSED.no_discount;
+}
+
+/**
+ * The rejections in rank order: each looked-at promotion's gate or plan refusal, or its stacking
+ * refusal; with `explainAll`, every other promotion of the index too, as not looked at.
+ */
+function rejections(
+  ctx: EvalContext,
+  looked: readonly CompiledPromotion[],
+  refusals: readonly (Refusal | null)[],
   plans: readonly Plan[],
-  refusals: readonly { p: CompiledPromotion }[],
-): { p: CompiledPromotion; refusal: Refusal }[] {
-  const known = new Set<number>([...plans.map((p) => p.p.index), ...refusals.map((r) => r.p.index)]);
-  return index.promotions
-    .filter((p) => !known.has(p.index))
-    .map((p) => ({ p, refusal: { code: "no_matching_items" } }));
+  choice: Choice | null,
+): Rejection[] {
+  const currency = ctx.input.settings.currency;
+  const winners = choice ? new Winners(plans, choice) : null;
+  const rejected: Rejection[] = [];
+  let planAt = 0;
+  const explain = (k: number): void => {
+    const p = looked[k]!;
+    let refusal: Refusal | null = refusals[k]!;
+    if (refusal === null) {
+      const i = planAt++;
+      refusal = stackingRefusal(plans[i]!, i, choice!, winners!);
+      if (refusal === null) return;
+    }
+    rejected.push(toRejection(p, refusal, currency));
+  };
+  if (!ctx.input.explainAll) {
+    for (let k = 0; k < looked.length; k++) explain(k);
+    return rejected;
+  }
+  let k = 0;
+  for (const p of ctx.index.byRank) {
+    if (k < looked.length && looked[k] === p) explain(k++);
+    else rejected.push(toRejection(p, REFUSED.no_matching_items, currency));
+  }
+  return rejected;
 }
 
 function assemble(
   ctx: EvalContext,
+  looked: readonly CompiledPromotion[],
+  refusals: readonly (Refusal | null)[],
   plans: readonly Plan[],
   choice: Choice | null,
-  refusals: readonly { p: CompiledPromotion; refusal: Refusal }[],
 ): Evaluation {
   const currency = ctx.input.settings.currency;
   const perLine = discountsPerLine(ctx, choice);
   const lines: PricedLine[] = new Array(ctx.lines.length);
   let gross = 0;
   let discount = 0;
-  ctx.lines.forEach((line, i) => {
+  for (let i = 0; i < ctx.lines.length; i++) {
+    const line = ctx.lines[i]!;
     const discounts = perLine[i]!;
     const lineGross = line.price * line.quantity;
-    const lineDiscount = discounts.reduce((sum, d) => sum + d.amountMinor, 0);
+    let lineDiscount = 0;
+    for (const d of discounts) lineDiscount += d.amountMinor;
     if (lineDiscount > lineGross) throw new Error(`line ${line.def.id} discounted below zero`);
     gross += lineGross;
     discount += lineDiscount;
@@ -159,37 +224,56 @@ function assemble(
       discountMinor: lineDiscount,
       netMinor: lineGross - lineDiscount,
     };
-  });
-  const rejected: Rejection[] = refusals.map(({ p, refusal }) => toRejection(p, refusal, currency));
+  }
   return {
     currency,
     lines,
     totals: { grossMinor: gross, discountMinor: discount, netMinor: gross - discount },
     applied: appliedList(plans, choice),
-    rejected,
+    rejected: rejections(ctx, looked, refusals, plans, choice),
     search: { combinationsTried: choice?.combinationsTried ?? 0, exhaustive: choice?.exhaustive ?? true },
   };
 }
 
-/** Each line's discounts, one entry per promotion, in rank order. */
+/**
+ * Each line's discounts, one entry per promotion, in rank order. The shares are placed by line (a
+ * counting sort, keeping the order they were made in), then each line's few are put in rank order.
+ */
 function discountsPerLine(ctx: EvalContext, choice: Choice | null): LineDiscount[][] {
+  const lineCount = ctx.lines.length;
+  const perLine: LineDiscount[][] = new Array(lineCount);
+  for (let i = 0; i < lineCount; i++) perLine[i] = [];
+  const shares = choice?.best.state.shares ?? [];
   const promotions = ctx.index.promotions;
-  const buckets: LineShare[][] = ctx.lines.map(() => []);
-  for (const share of choice?.best.state.shares ?? []) buckets[share.line]!.push(share);
-  return buckets.map((bucket) => {
-    if (bucket.length > 1)
-      bucket.sort((a, b) => promotions[a.promotion]!.rank - promotions[b.promotion]!.rank);
-    const discounts: LineDiscount[] = [];
+  const next = new Array<number>(lineCount + 1).fill(0);
+  for (const share of shares) next[share.line + 1]!++;
+  for (let i = 0; i < lineCount; i++) next[i + 1]! += next[i]!;
+  const byLine: LineShare[] = new Array(shares.length);
+  for (const share of shares) byLine[next[share.line]!++] = share;
+  const rankOf = (share: LineShare): number => promotions[share.promotion]!.rank;
+  let from = 0;
+  for (let line = 0; line < lineCount; line++) {
+    const to = next[line]!; // after the placing, where the next line's shares start
+    // Insertion sort, stable: a line carries a handful of shares, mostly in rank order already.
+    for (let i = from + 1; i < to; i++) {
+      const share = byLine[i]!;
+      let j = i - 1;
+      while (j >= from && rankOf(byLine[j]!) > rankOf(share)) byLine[j + 1] = byLine[j--]!;
+      byLine[j + 1] = share;
+    }
+    const discounts = perLine[line]!;
     let last: { promotionId: string; amountMinor: number; units: number } | undefined;
-    for (const share of bucket) {
+    for (let i = from; i < to; i++) {
+      const share = byLine[i]!;
       const promotionId = promotions[share.promotion]!.id;
       if (last !== undefined && last.promotionId === promotionId) {
         last.amountMinor += share.amount;
         last.units += share.units;
       } else discounts.push((last = { promotionId, amountMinor: share.amount, units: share.units }));
     }
-    return discounts;
-  });
+    from = to;
+  }
+  return perLine;
 }
 
 function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedPromotion[] {
@@ -205,7 +289,7 @@ function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedProm
     }));
     applied.push({
       promotionId: plan.p.id,
-      name: plan.p.def.name,
+      name: plan.p.name,
       discountMinor: outcome.discount,
       instances: outcome.instances,
       units: outcome.units,
@@ -217,16 +301,20 @@ function appliedList(plans: readonly Plan[], choice: Choice | null): AppliedProm
 }
 
 function toRejection(p: CompiledPromotion, refusal: Refusal, currency: string): Rejection {
-  const byStacking = refusal.code === "excluded_by_exclusive" || refusal.code === "units_taken";
-  const rejection: { -readonly [K in keyof Rejection]: Rejection[K] } = {
-    promotionId: p.id,
-    name: p.def.name,
-    code: refusal.code,
-    message: rejectionMessage(refusal, currency, p.def.conditions),
-  };
+  const promotionId = p.id;
+  const name = p.name;
+  const code = refusal.code;
+  const message = refusal.message ?? rejectionMessage(refusal, currency, p.def.conditions);
+  const by = code === "excluded_by_exclusive" || code === "units_taken" ? refusal.detail : undefined;
+  // The two common shapes as whole literals (no field added afterwards), the rest field by field.
+  const plain =
+    refusal.conditionIndex === undefined && refusal.shortfall === undefined && refusal.rule === undefined;
+  if (plain && by === undefined) return { promotionId, name, code, message };
+  if (plain) return { promotionId, name, code, message, by };
+  const rejection: { -readonly [K in keyof Rejection]: Rejection[K] } = { promotionId, name, code, message };
   if (refusal.conditionIndex !== undefined) rejection.conditionIndex = refusal.conditionIndex;
   if (refusal.shortfall !== undefined) rejection.shortfall = refusal.shortfall;
   if (refusal.rule !== undefined) rejection.rule = refusal.rule;
-  if (byStacking && refusal.detail !== undefined) rejection.by = refusal.detail;
+  if (by !== undefined) rejection.by = by;
   return rejection;
 }

@@ -27,6 +27,26 @@ const FIXED: Record<RejectionCode, string> = {
   excluded_by_exclusive: "A better combination of exclusive promotions applied instead.",
 };
 
+/**
+ * A refusal, always in one object shape (every field present, those unused undefined): a basket
+ * explains a hundred promotions or more, and reading refusals of many shapes was slow.
+ */
+export function refusal(code: RejectionCode, fields: Omit<Refusal, "code"> = {}): Refusal {
+  const { conditionIndex, shortfall, rule, detail, message } = fields;
+  return { code, conditionIndex, shortfall, rule, detail, message };
+}
+
+/**
+ * One shared refusal per code for the refusals that carry nothing else (most of them), with the
+ * message already written.
+ */
+export const REFUSED = Object.fromEntries(
+  Object.entries(FIXED).map(([code, message]) => [
+    code,
+    Object.freeze(refusal(code as RejectionCode, { message })),
+  ]),
+) as { readonly [C in RejectionCode]: Refusal & { readonly code: C } };
+
 export function rejectionMessage(
   refusal: Refusal,
   currency: string,

@@ -3,8 +3,9 @@
 // target, limits. A promotion that passes them all becomes a Plan; the first gate it fails is its
 // rejection, as a value with a stable code.
 import type { Comparator, Condition, Eligibility } from "../domain/promotion.js";
-import type { CompiledPromotion } from "./compile.js";
+import type { CompiledCondition, CompiledPromotion } from "./compile.js";
 import type { EvalContext } from "./context.js";
+import { REFUSED, refusal } from "./explain.js";
 import { assertNever } from "./scope.js";
 import type { RejectionCode, Shortfall } from "./types.js";
 
@@ -15,6 +16,17 @@ export interface Refusal {
   readonly rule?: string;
   /** Free detail for the message: the missing combo block, the incomplete product set. */
   readonly detail?: string;
+  /** The message, when written once for refusals shared between promotions (see REFUSED). */
+  readonly message?: string;
+}
+
+/**
+ * Whether a step's answer is a refusal rather than its result (a plan, groups, caps). A property
+ * read, not `"code" in answer`: `in` on an answer without the property searches its prototype
+ * chain each time, and ran for every looked-at promotion.
+ */
+export function isRefusal<T extends object>(answer: T | Refusal): answer is Refusal {
+  return typeof (answer as { code?: unknown }).code === "string";
 }
 
 /** Limits as they bear on this sale. */
@@ -27,21 +39,31 @@ export interface Caps {
 
 export function checkGates(p: CompiledPromotion, ctx: EvalContext): Refusal | null {
   const scheduleRefusal = ctx.clock.check(p);
-  if (scheduleRefusal !== null) return { code: scheduleRefusal };
-  if (!inStoreScope(p, ctx)) return { code: "store_not_in_scope" };
-  if (p.channels !== null && !p.channels.has(ctx.channel)) return { code: "channel_not_in_scope" };
-  if (!isEligible(p.eligibility, ctx)) return { code: "not_eligible" };
-  if (p.needsCustomer && ctx.customer.customerId === undefined)
-    return { code: "not_eligible", detail: "customer_limit" };
-  const typeRefusal = checkType(p, ctx);
-  if (typeRefusal !== null) return typeRefusal;
+  if (scheduleRefusal !== null) return REFUSED[scheduleRefusal];
+  if (p.audienceGated) {
+    const refusal = checkAudience(p, ctx);
+    if (refusal !== null) return refusal;
+  }
   for (let i = 0; i < p.conditions.length; i++) {
     const c = p.conditions[i]!;
-    const shortfall = checkCondition(c.def, c.scopeId, ctx);
+    const shortfall = checkCondition(c, ctx);
     if (shortfall !== true)
-      return { code: "condition_not_met", conditionIndex: i, ...(shortfall ? { shortfall } : {}) };
+      return refusal(
+        "condition_not_met",
+        shortfall ? { conditionIndex: i, shortfall } : { conditionIndex: i },
+      );
   }
   return null;
+}
+
+/** The gates between the schedule and the conditions: store and channel, eligibility, type. */
+function checkAudience(p: CompiledPromotion, ctx: EvalContext): Refusal | null {
+  if (!inStoreScope(p, ctx)) return REFUSED.store_not_in_scope;
+  if (p.channels !== null && !p.channels.has(ctx.channel)) return REFUSED.channel_not_in_scope;
+  if (!isEligible(p.eligibility, ctx)) return REFUSED.not_eligible;
+  if (p.needsCustomer && ctx.customer.customerId === undefined)
+    return refusal("not_eligible", { detail: "customer_limit" });
+  return checkType(p, ctx);
 }
 
 function inStoreScope(p: CompiledPromotion, ctx: EvalContext): boolean {
@@ -54,65 +76,77 @@ function inStoreScope(p: CompiledPromotion, ctx: EvalContext): boolean {
 }
 
 function isEligible(eligibility: Eligibility, ctx: EvalContext): boolean {
+  // Loops rather than `some` with a closure: this runs for every looked-at promotion.
   const memberships = ctx.customer.memberships;
   switch (eligibility.kind) {
     case "all":
       return true;
     case "members":
-      return memberships.some(
-        (m) => eligibility.programId === undefined || m.programId === eligibility.programId,
-      );
+      for (const m of memberships)
+        if (eligibility.programId === undefined || m.programId === eligibility.programId) return true;
+      return false;
     case "tiers":
-      return memberships.some(
-        (m) =>
-          m.programId === eligibility.programId &&
-          m.tierId !== undefined &&
-          eligibility.tierIds.includes(m.tierId),
-      );
+      for (const m of memberships) {
+        if (m.programId !== eligibility.programId || m.tierId === undefined) continue;
+        if (eligibility.tierIds.includes(m.tierId)) return true;
+      }
+      return false;
     case "supplementary":
-      return memberships.some(
-        (m) =>
-          m.programId === eligibility.programId &&
-          (m.supplementaryIds ?? []).includes(eligibility.supplementaryId),
-      );
+      for (const m of memberships) {
+        if (m.programId !== eligibility.programId) continue;
+        if ((m.supplementaryIds ?? []).includes(eligibility.supplementaryId)) return true;
+      }
+      return false;
     case "segments":
-      return eligibility.segmentIds.some((s) => ctx.customer.segments.has(s));
+      for (const s of eligibility.segmentIds) if (ctx.customer.segments.has(s)) return true;
+      return false;
     default:
       return assertNever(eligibility);
   }
 }
 
 function checkType(p: CompiledPromotion, ctx: EvalContext): Refusal | null {
-  if (p.needsCode && !ctx.customer.hasCode(p.id)) return { code: "code_required" };
+  if (p.needsCode && !ctx.customer.hasCode(p.id)) return REFUSED.code_required;
   if (!p.needsWallet) return null;
   const entries = ctx.customer.walletEntries(p.id);
-  if (entries.length === 0) return { code: "not_in_wallet" };
+  if (entries.length === 0) return REFUSED.not_in_wallet;
   const atMs = ctx.clock.atMs;
   const live = entries.filter((e) => e.expiresAt === undefined || Date.parse(e.expiresAt) > atMs);
-  if (live.length === 0) return { code: "wallet_entry_expired" };
-  if (p.needsActivation && !live.some((e) => e.state === "active")) return { code: "not_activated" };
+  if (live.length === 0) return REFUSED.wallet_entry_expired;
+  if (p.needsActivation && !live.some((e) => e.state === "active")) return REFUSED.not_activated;
   return null;
 }
 
 /** true when the condition holds; otherwise the shortfall, or null when "more" would not help. */
-function checkCondition(c: Condition, scopeId: number, ctx: EvalContext): true | Shortfall | null {
+function checkCondition(c: CompiledCondition, ctx: EvalContext): true | Shortfall | null {
   switch (c.kind) {
     case "cart_amount":
-      return compare(ctx.basket.gross, c.op, c.amountMinor, "amount");
+      return compare(ctx.basket.gross, c.op, c.threshold, "amount");
     case "item_count":
-      return c.counting === "units"
-        ? compare(ctx.basket.units, c.op, c.count, "quantity")
-        : compare(ctx.distinctSkus, c.op, c.count, "distinct_skus");
+      return c.byUnits
+        ? compare(ctx.basket.units, c.op, c.threshold, "quantity")
+        : compare(ctx.distinctSkus, c.op, c.threshold, "distinct_skus");
     case "line_amount":
-      return compare(ctx.match(scopeId).gross, c.op, c.amountMinor, "amount");
+      return compare(ctx.match(c.scopeId).gross, c.op, c.threshold, "amount");
     case "line_quantity":
-      return compare(ctx.match(scopeId).units, c.op, c.quantity, "quantity");
+      return compare(ctx.match(c.scopeId).units, c.op, c.threshold, "quantity");
+    case "payment_mode":
+    case "gift_voucher":
+      return checkPayment(c.def, ctx);
+    default:
+      return assertNever(c.kind);
+  }
+}
+
+/** The conditions on how the basket is paid: they hold or not, "more" never helps. */
+function checkPayment(c: Condition, ctx: EvalContext): true | null {
+  switch (c.kind) {
     case "payment_mode":
       return ctx.tenders.some((t) => tenderMatches(c, t.mode, t.identifier)) ? true : null;
     case "gift_voucher":
       return ctx.vouchers.has(c.code.toUpperCase()) ? true : null;
     default:
-      return assertNever(c);
+      throw new Error(`not a payment condition: ${c.kind}`);
   }
 }
 
@@ -163,15 +197,24 @@ function compare(
   }
 }
 
+/** The caps of a promotion without limit rules; shared, as they are the same for every basket. */
+const UNCAPPED: Caps = Object.freeze({
+  times: Infinity,
+  timesRule: undefined,
+  discount: Infinity,
+  discountRule: undefined,
+});
+
 /** What the limits leave for this sale, or the rule that leaves nothing. */
 export function checkLimits(p: CompiledPromotion, ctx: EvalContext): Caps | Refusal {
+  if (p.shape.unlimited) return UNCAPPED;
   let times = p.cartTimesMax;
   let timesRule: string | undefined = Number.isFinite(times) ? "cart:times:lifetime" : undefined;
   let discount = p.cartDiscountMax;
   let discountRule: string | undefined = Number.isFinite(discount) ? "cart:discount:lifetime" : undefined;
   for (const rule of p.ledgerRules) {
     const left = ctx.customer.remaining(p.id, rule.key, rule.max);
-    if (left <= 0) return { code: "limit_reached", rule: rule.key };
+    if (left <= 0) return refusal("limit_reached", { rule: rule.key });
     if (rule.measure === "times" && left < times) [times, timesRule] = [left, rule.key];
     if (rule.measure === "discount" && left < discount) [discount, discountRule] = [left, rule.key];
   }

@@ -1,12 +1,10 @@
 // A Plan is a promotion that passed every gate, with what its benefit needs resolved against this
 // basket: the lines it may take units from, how many instances it may give, and its limit caps.
 import type { ProductBenefit } from "../domain/promotion.js";
-import type { CompiledPromotion } from "./compile.js";
-import type { EvalContext } from "./context.js";
-import { checkLimits, tenderMatches, type Caps, type Refusal } from "./gates.js";
-
-/** A hard bound on instances in one basket, whatever the definition says. */
-export const INSTANCES_MAX = 100_000;
+import { INSTANCES_MAX, type CompiledPromotion } from "./compile.js";
+import { newMatch, type EvalContext, type ScopeMatch } from "./context.js";
+import { REFUSED, refusal } from "./explain.js";
+import { checkLimits, isRefusal, tenderMatches, type Caps, type Refusal } from "./gates.js";
 
 export interface Plan {
   readonly p: CompiledPromotion;
@@ -28,13 +26,13 @@ export interface Plan {
 
 export function buildPlan(p: CompiledPromotion, ctx: EvalContext): Plan | Refusal {
   const trigger = triggerOf(p, ctx);
-  const groups = groupsOf(p, ctx, trigger.lines);
-  if (!Array.isArray(groups)) return groups;
+  const groups = groupsOf(p, ctx, trigger);
+  if (isRefusal(groups)) return groups;
   const instancesMax = instancesOf(p, trigger);
   if (typeof instancesMax !== "number") return instancesMax;
   const caps = checkLimits(p, ctx);
-  if ("code" in caps) return caps;
-  const isCart = p.benefit.kind !== "products";
+  if (isRefusal(caps)) return caps;
+  const isCart = p.isCart;
   return {
     p,
     caps,
@@ -43,18 +41,12 @@ export function buildPlan(p: CompiledPromotion, ctx: EvalContext): Plan | Refusa
     instancesMax,
     triggerLines: trigger.lines,
     groups,
-    tenderCap: p.benefit.kind === "payment_mode" ? tenderCapOf(p, ctx) : Infinity,
+    tenderCap: p.shape.isPaymentMode ? tenderCapOf(p, ctx) : Infinity,
     ordered: null,
   };
 }
 
-interface Trigger {
-  readonly lines: number[];
-  readonly units: number;
-  readonly gross: number;
-}
-
-function triggerOf(p: CompiledPromotion, ctx: EvalContext): Trigger {
+function triggerOf(p: CompiledPromotion, ctx: EvalContext): ScopeMatch {
   if (p.triggerScopeIds.length === 0) return ctx.basket;
   if (p.triggerScopeIds.length === 1) return ctx.match(p.triggerScopeIds[0]!);
   const seen = new Set<number>();
@@ -67,26 +59,30 @@ function triggerOf(p: CompiledPromotion, ctx: EvalContext): Trigger {
     units += line.quantity;
     gross += line.quantity * line.price;
   }
-  return { lines, units, gross };
+  return newMatch(lines, units, gross);
 }
 
-function groupsOf(p: CompiledPromotion, ctx: EvalContext, triggerLines: number[]): number[][] | Refusal {
+function groupsOf(
+  p: CompiledPromotion,
+  ctx: EvalContext,
+  trigger: ScopeMatch,
+): readonly (readonly number[])[] | Refusal {
   const target = p.target;
   switch (target.kind) {
     case "cart":
       return [];
     case "trigger":
-      return triggerLines.length > 0 ? [triggerLines] : { code: "no_matching_items" };
+      return trigger.lines.length > 0 ? (trigger.asGroups ??= [trigger.lines]) : REFUSED.no_matching_items;
     case "scope": {
-      const lines = ctx.match(target.scopeId).lines;
-      return lines.length > 0 ? [lines] : { code: "no_matching_items" };
+      const match = ctx.match(target.scopeId);
+      return match.lines.length > 0 ? (match.asGroups ??= [match.lines]) : REFUSED.no_matching_items;
     }
     case "blocks": {
       const blocks = (p.benefit as ProductBenefit & { target: { kind: "combo" } }).target.blocks;
       for (let i = 0; i < blocks.length; i++) {
         const missing = blocks[i]!.quantity - ctx.match(target.scopeIds[i]!).units;
         if (missing > 0)
-          return { code: "combo_incomplete", detail: `block ${i + 1} needs ${missing} more unit(s)` };
+          return refusal("combo_incomplete", { detail: `block ${i + 1} needs ${missing} more unit(s)` });
       }
       return target.scopeIds.map((id) => ctx.match(id).lines);
     }
@@ -112,10 +108,9 @@ function setGroups(
       set.products.kind === "scope" ? ctx.match(scopeIds[i]!).lines : personalLines(p, ctx, set.products);
     const units = lines.reduce((sum, l) => sum + ctx.lines[l]!.quantity, 0);
     if (units < set.requiredQuantity) {
-      return {
-        code: "product_set_incomplete",
+      return refusal("product_set_incomplete", {
         detail: `${set.name} needs ${set.requiredQuantity - units} more unit(s)`,
-      };
+      });
     }
     groups.push(lines);
   }
@@ -138,28 +133,15 @@ function personalLines(
   return lines;
 }
 
-function instancesOf(p: CompiledPromotion, trigger: Trigger): number | Refusal {
-  const benefit = p.benefit;
-  const repeat = benefit.repeat;
-  if (benefit.kind === "products") {
-    const t = benefit.target;
-    if (t.kind === "combo" || t.kind === "product_sets") return repeat ? INSTANCES_MAX : 1;
-    // "All units" is one instance, unless "apply on each unit" splits them into instances of `per` units.
-    if (
-      (t.kind === "sku" || t.kind === "selector") &&
-      t.quantity.kind === "all" &&
-      repeat?.kpi !== "quantity"
-    )
-      return 1;
-  }
-  if (!repeat) return 1;
-  const measure = repeat.kpi === "quantity" ? trigger.units : trigger.gross;
-  const instances = Math.min(Math.floor(measure / repeat.per), INSTANCES_MAX);
+function instancesOf(p: CompiledPromotion, trigger: ScopeMatch): number | Refusal {
+  const { instancesFixed, repeatKpi, repeatPer } = p.shape;
+  if (instancesFixed > 0) return instancesFixed;
+  const measure = repeatKpi === "quantity" ? trigger.units : trigger.gross;
+  const instances = Math.min(Math.floor(measure / repeatPer), INSTANCES_MAX);
   if (instances > 0) return instances;
-  return {
-    code: "condition_not_met",
-    shortfall: { kind: repeat.kpi === "quantity" ? "quantity" : "amount", missing: repeat.per - measure },
-  };
+  return refusal("condition_not_met", {
+    shortfall: { kind: repeatKpi === "quantity" ? "quantity" : "amount", missing: repeatPer - measure },
+  });
 }
 
 function tenderCapOf(p: CompiledPromotion, ctx: EvalContext): number {

@@ -21,9 +21,10 @@ interface LocalDay {
 const QUARTER_HOUR_MS = 900_000;
 const CACHE_ENTRIES_MAX = 50_000;
 const dayCache = new Map<string, [LocalDay, LocalDay]>();
-const startCache = new Map<string, number>();
+/** Per zone: local date and wall-clock time (as one number, see startOf) → instant. */
+const startCaches = new Map<string, Map<number, number>>();
 
-function remember<T>(cache: Map<string, T>, key: string, value: T): T {
+function remember<K, T>(cache: Map<K, T>, key: K, value: T): T {
   if (cache.size >= CACHE_ENTRIES_MAX) cache.clear();
   cache.set(key, value);
   return value;
@@ -31,6 +32,7 @@ function remember<T>(cache: Map<string, T>, key: string, value: T): T {
 
 export class LocalClock {
   private localDays: [LocalDay, LocalDay] | null = null;
+  private starts: Map<number, number> | null = null;
 
   constructor(
     readonly atMs: number,
@@ -56,15 +58,30 @@ export class LocalClock {
 
   /** The instant a local wall-clock time falls on a local day (moved forward by a DST gap). */
   private startOf(day: LocalDay, hour: number, minute: number): number {
-    const key = `${this.zone}|${day.year}-${day.month}-${day.day} ${hour}:${minute}`;
-    const known = startCache.get(key);
+    // A number, not a string, as the key: no key to build on every daily-window promotion checked.
+    const key = ((day.year * 16 + day.month) * 32 + day.day) * 1440 + hour * 60 + minute;
+    let starts = this.starts ?? startCaches.get(this.zone);
+    if (starts === undefined) startCaches.set(this.zone, (starts = new Map()));
+    this.starts = starts;
+    const known = starts.get(key);
     if (known !== undefined) return known;
     const { year, month, day: date } = day;
     return remember(
-      startCache,
+      starts,
       key,
       DateTime.fromObject({ year, month, day: date, hour, minute }, { zone: this.zone }).toMillis(),
     );
+  }
+
+  /** Whether the daily window that starts on a qualifying `day` holds this instant. */
+  private inWindow(
+    p: CompiledPromotion,
+    window: NonNullable<CompiledPromotion["daily"]>,
+    day: LocalDay,
+  ): boolean {
+    if (!qualifies(p, day)) return false;
+    const start = this.startOf(day, window.hour, window.minute);
+    return this.atMs >= start && this.atMs < start + window.durationMs;
   }
 
   /** null when the promotion is live at this instant; otherwise why not. */
@@ -74,12 +91,7 @@ export class LocalClock {
     if (p.weekdayMask === 0 && p.dateMask === 0 && p.daily === null) return null;
     const [today, yesterday] = this.days();
     if (p.daily === null) return qualifies(p, today) ? null : "outside_recurrence";
-    const window = p.daily;
-    for (const day of [today, yesterday]) {
-      if (!qualifies(p, day)) continue;
-      const start = this.startOf(day, window.hour, window.minute);
-      if (this.atMs >= start && this.atMs < start + window.durationMs) return null;
-    }
+    if (this.inWindow(p, p.daily, today) || this.inWindow(p, p.daily, yesterday)) return null;
     return qualifies(p, today) ? "outside_daily_window" : "outside_recurrence";
   }
 }

@@ -117,6 +117,69 @@ export function isExcluded(scope: CompiledScope, line: BasketLine): boolean {
   return scope.exclude !== null && scope.exclude.holds(line);
 }
 
+/** A line's catalog facts as they were when its scopes were found, and those scopes. */
+interface LineScopes {
+  readonly brand: string | undefined;
+  readonly categories: readonly string[] | undefined;
+  readonly attributes: Readonly<Record<string, string>> | undefined;
+  readonly attributeCount: number;
+  /** Ids of the scopes the line falls in (excludes applied), each once. */
+  readonly ids: Int32Array;
+}
+
+/**
+ * The scopes a line falls in, remembered per SKU across baskets: the same SKUs come back all day,
+ * and finding them (a lookup per catalog fact, then the excludes of every scope found) was most of
+ * the cost of a basket's context. The basket, not a catalog, is the source of the facts, so an entry
+ * serves only a line that carries the same facts; another one replaces it. One cache per compiled
+ * index (scope ids mean nothing in another), bounded: cleared when full.
+ */
+export class LineScopeCache {
+  private readonly entries = new Map<string, LineScopes>();
+
+  constructor(
+    private readonly find: (line: BasketLine) => Int32Array,
+    private readonly entriesMax = 20_000,
+  ) {}
+
+  scopesOf(line: BasketLine): Int32Array {
+    const known = this.entries.get(line.sku);
+    if (known !== undefined && sameFacts(known, line)) return known.ids;
+    if (this.entries.size >= this.entriesMax) this.entries.clear();
+    const ids = this.find(line);
+    const attributes = line.attributes === undefined ? undefined : { ...line.attributes };
+    this.entries.set(line.sku, {
+      brand: line.brand,
+      categories: line.categories === undefined ? undefined : [...line.categories],
+      attributes,
+      attributeCount: attributes === undefined ? 0 : Object.keys(attributes).length,
+      ids,
+    });
+    return ids;
+  }
+}
+
+function sameFacts(known: LineScopes, line: BasketLine): boolean {
+  if (known.brand !== line.brand) return false;
+  const a = known.categories;
+  const b = line.categories;
+  if (a === undefined || b === undefined) {
+    if (a !== b) return false;
+  } else {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  }
+  const x = known.attributes;
+  const y = line.attributes;
+  if (x === undefined || y === undefined) return x === y;
+  let count = 0;
+  for (const name in y) {
+    if (!Object.hasOwn(x, name) || x[name] !== y[name]) return false;
+    count++;
+  }
+  return count === known.attributeCount;
+}
+
 /** Canonical text of a scope, so equal scopes across promotions compile once. */
 export function scopeSignature(scope: ProductScope): string {
   const canon = (list: readonly Selector[] | undefined): string[] =>

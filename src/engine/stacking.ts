@@ -36,24 +36,24 @@ export function choose(ctx: EvalContext, plans: readonly Plan[]): Choice {
   return search.result();
 }
 
-/** The plans that share a line with another product plan: only those make exclusivity a choice. */
+/**
+ * The exclusive plans that share a line with another product plan: only those make exclusivity a
+ * choice. Each exclusive plan marks its lines and looks for another plan on one of them, stopping at
+ * the first: in a dense basket that is the first plan it looks at.
+ */
 function sharingLines(plans: readonly Plan[], lineCount: number): boolean[] {
-  const users = new Int32Array(lineCount);
-  const lastUser = new Int32Array(lineCount).fill(-1);
+  const sharing = new Array<boolean>(plans.length).fill(false);
+  const mark = new Array<number>(lineCount).fill(-1);
   for (let i = 0; i < plans.length; i++) {
     const plan = plans[i]!;
-    if (plan.isCart) continue;
-    for (const group of plan.groups) {
-      for (const line of group) {
-        if (lastUser[line] === i) continue;
-        lastUser[line] = i;
-        users[line]!++;
-      }
-    }
+    if (!plan.exclusive) continue;
+    for (const group of plan.groups) for (const line of group) mark[line] = i;
+    sharing[i] = plans.some(
+      (other, j) =>
+        j !== i && !other.isCart && other.groups.some((group) => group.some((line) => mark[line] === i)),
+    );
   }
-  return plans.map(
-    (plan) => plan.exclusive && plan.groups.some((group) => group.some((line) => users[line]! > 1)),
-  );
+  return sharing;
 }
 
 class Search {
