@@ -281,6 +281,13 @@ function pgTransport(databaseUrl: string | undefined): "unix socket" | "tcp" {
   return host.startsWith("/") ? "unix socket" : "tcp";
 }
 
+/** The server's count of sales priced again under lock (its optimistic attempt rolled back). */
+async function repricedSales(server: { address: string }): Promise<number> {
+  const text = await (await fetch(`${server.address}/metrics`)).text();
+  const line = /^till_sales_repriced_total (\d+)/m.exec(text);
+  return line === null ? 0 : Number(line[1]);
+}
+
 async function embeddedUrl(folder: string): Promise<string> {
   const settings = JSON.parse(await readFile(path.join(folder, "data", "till-embedded.json"), "utf8")) as {
     user: string;
@@ -637,11 +644,13 @@ async function runDb(db: DbKind, options: Options): Promise<void> {
       }
     }
     progress(`${label}: measuring ${options.seconds} s`);
+    const repricedBefore = await repricedSales(server);
     const before = cpuSample(server.pid, postgresPids(postmaster, databaseName));
     const { result: m, backends } = await sampleBackends(pool, () =>
       load(server, pos, c.bench, c.concurrency, options.seconds, bodies[c.bench]),
     );
     const cpu = cpuSince(before, server.pid);
+    const repriced = (await repricedSales(server)) - repricedBefore;
     if (interrupted) return;
     if (c.bench === "sales") {
       salesAcknowledged += m.ok;
@@ -662,6 +671,7 @@ async function runDb(db: DbKind, options: Options): Promise<void> {
       requests: m.requests,
       ...cpu,
       pg_backends: backends,
+      ...(c.bench === "sales" ? { repriced } : {}),
       ...(m.non2xx > 0 ? { statuses: m.statuses, first_failure: m.firstFailure } : {}),
     });
     progress(

@@ -20,6 +20,11 @@ export function createMetrics() {
       help: "Sales committed (replays of a committed sale not counted)",
       registers: [registry],
     }),
+    salesRepriced: new Counter({
+      name: "till_sales_repriced_total",
+      help: "Committed sales whose optimistic attempt rolled back (a concurrent sale moved a limit or the customer's loyalty state) and that were priced again under lock",
+      registers: [registry],
+    }),
     redemptions: new Counter({
       name: "till_redemptions_total",
       help: "Promotions applied in committed sales",

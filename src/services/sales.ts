@@ -88,6 +88,8 @@ export interface Committed {
   /** The receipt as JSON text: a replay answers exactly these bytes. */
   readonly receipt: string;
   readonly replayed: boolean;
+  /** The optimistic attempt rolled back and the sale was priced again with everything locked. */
+  readonly repriced?: boolean;
   readonly summary?: { readonly discountMinor: number; readonly redemptions: number };
 }
 
@@ -110,7 +112,10 @@ export async function commitSale(
     return await transaction(db, (tx) => commitOnce(tx, caller, request, requestHash, nowMs, "optimistic"));
   } catch (error) {
     if (!(error instanceof CapacityMoved)) throw error;
-    return transaction(db, (tx) => commitOnce(tx, caller, request, requestHash, nowMs, "locked"));
+    const committed = await transaction(db, (tx) =>
+      commitOnce(tx, caller, request, requestHash, nowMs, "locked"),
+    );
+    return { ...committed, repriced: true };
   }
 }
 

@@ -147,6 +147,17 @@ describe.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))("round %i", (roun
   });
 });
 
+describe("metrics", () => {
+  it("counts the sales priced again under lock, which the rounds above cannot do without", async () => {
+    // 64 sales racing for the last units of a limit: those that priced with capacity another took
+    // roll back and are priced again (hundreds over the rounds; one would do).
+    const reply = await server.app.inject({ method: "GET", url: "/metrics" });
+    const line = /^till_sales_repriced_total (\d+)$/m.exec(reply.body);
+    expect(line, reply.body.slice(0, 300)).not.toBeNull();
+    expect(Number(line![1])).toBeGreaterThan(0);
+  });
+});
+
 describe("idempotency", () => {
   it("50 identical concurrent commits: one effect, 50 identical answers", async () => {
     const body = {

@@ -46,6 +46,7 @@ export async function sales(app: FastifyInstance): Promise<void> {
       if (!committed.replayed && committed.summary) {
         const { metrics } = app.deps;
         metrics.sales.inc();
+        if (committed.repriced) metrics.salesRepriced.inc();
         metrics.redemptions.inc(committed.summary.redemptions);
         metrics.discountMinor.inc(committed.summary.discountMinor);
       }
