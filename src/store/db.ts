@@ -116,9 +116,11 @@ export async function queryAndCommit<R extends pg.QueryResultRow>(
 /**
  * node-postgres' pipeline mode (pg ≥ 8.23: a statement is sent without waiting for the answer to the
  * one before; each still gets its own answer or error, in order). On for transactions only, where
- * every statement is awaited in turn except what is deliberately sent ahead (BEGIN); off again before
- * the client goes back to the pool, since COPY (store/loyalty-recompute.ts) cannot run pipelined. Only
- * switched while the client has nothing in flight.
+ * every statement is awaited in turn except what is deliberately sent ahead (BEGIN; COMMIT behind a
+ * last statement, queryAndCommit); off again before the client goes back to the pool, since COPY
+ * (store/loyalty-recompute.ts) cannot run pipelined. Only switched while the client has nothing in
+ * flight. Without pipeline mode the same code stays correct: the statements queue and run in the
+ * same order, each waiting for the one before.
  *
  * Why: this machine runs in a VM where a round trip costs both processes a context switch each way,
  * and that, not computing, was most of a sale's cost (see docs/server.md "Performance").
